@@ -1,0 +1,30 @@
+"""pytest-loadtest: load tests as ordinary pytest tests, run by Locust, judged by thresholds.
+
+The core works without pytest: build a ``Scenario``, ``run_scenario`` it, ``evaluate`` its thresholds.
+"""
+
+from pytest_loadtest.engine import run_scenario
+from pytest_loadtest.errors import EngineError, LoadTestUsageError, ScenarioInterrupted
+from pytest_loadtest.result import EntryStats, ErrorCount, LoadResult, ProgressPoint, UserException
+from pytest_loadtest.scenario import Scenario, UserClassRef
+from pytest_loadtest.thresholds import Status, Threshold, Verdict, evaluate, parse_thresholds, render_table
+
+__all__ = [
+    "EngineError",
+    "EntryStats",
+    "ErrorCount",
+    "LoadResult",
+    "LoadTestUsageError",
+    "ProgressPoint",
+    "Scenario",
+    "ScenarioInterrupted",
+    "Status",
+    "Threshold",
+    "UserClassRef",
+    "UserException",
+    "Verdict",
+    "evaluate",
+    "parse_thresholds",
+    "render_table",
+    "run_scenario",
+]

@@ -1,0 +1,91 @@
+"""Entry point of the engine process: ``python -m pytest_loadtest.engine_process``.
+
+The pytest process never gevent-patches itself (that breaks ``requests``-first imports, threads and xdist); it
+starts this process instead, which patches first by importing Locust, runs one scenario and exits. Protocol:
+one JSON line on stdin (the scenario spec), then optional command lines (``stop``); JSON lines on stdout
+(``progress`` while running, then one ``result`` or ``error``). User code that prints writes to stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import traceback
+from typing import Any
+
+
+def main() -> int:
+    protocol = os.fdopen(os.dup(1), "w", buffering=1)
+    os.dup2(2, 1)
+    spec = json.loads(_read_line(0))
+    sys.path[:] = spec["sys_path"]
+
+    def emit(message: dict[str, Any]) -> None:
+        protocol.write(json.dumps(message) + "\n")
+
+    try:
+        return _run(spec, emit)
+    except Exception as exc:  # the parent shows this to the user with the traceback
+        emit({"type": "error", "kind": "internal", "message": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()})
+        return 1
+    finally:
+        protocol.close()
+
+
+def _read_line(fd: int) -> bytes:
+    """Read exactly one line from ``fd`` without buffering past it (later lines are commands)."""
+    line = b""
+    while not line.endswith(b"\n"):
+        byte = os.read(fd, 1)
+        if not byte:
+            break
+        line += byte
+    return line
+
+
+def _run(spec: dict[str, Any], emit: Any) -> int:
+    import locust  # noqa: F401  (patches gevent first; nothing above imported ssl or sockets)
+    import gevent
+
+    from pytest_loadtest import locust_run
+
+    locust_run.install_bucketing()
+    try:
+        user_classes = [locust_run.load_user_class(ref) for ref in spec["user_classes"]]
+    except Exception as exc:
+        emit({"type": "error", "kind": "import", "message": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()})
+        return 1
+    run = locust_run.LocustRun(spec, user_classes, emit)
+    _watch_commands(0, run)
+    gevent.signal_handler(signal.SIGINT, run.request_stop)
+    gevent.signal_handler(signal.SIGTERM, run.request_stop)
+    emit({"type": "result", "result": run.run()})
+    return 0
+
+
+def _watch_commands(fd: int, run: Any) -> None:
+    """Read ``stop`` commands from the parent; end of input means the parent is gone, so stop too."""
+    import gevent
+    from gevent.os import make_nonblocking, nb_read
+
+    make_nonblocking(fd)
+
+    def watch() -> None:
+        buffered = b""
+        while True:
+            chunk = nb_read(fd, 1024)
+            if not chunk:
+                run.request_stop()
+                return
+            buffered += chunk
+            if b"stop" in buffered:
+                run.request_stop()
+                return
+
+    gevent.spawn(watch)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,27 @@
+"""The plugin's own exceptions: every bad input ends in one of these, never in an internal traceback."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pytest_loadtest.result import LoadResult
+
+
+class LoadTestUsageError(ValueError):
+    """Bad input from the user: a marker argument, an option, an env value or a threshold.
+
+    The message names where the bad value came from (the test, the option, the file) and the value itself.
+    """
+
+
+class EngineError(RuntimeError):
+    """The process that runs the scenario failed in a way the user's input does not explain."""
+
+
+class ScenarioInterrupted(KeyboardInterrupt):
+    """The run was interrupted (Ctrl-C or SIGTERM); ``result`` holds the partial figures when there are any."""
+
+    def __init__(self, result: LoadResult | None) -> None:
+        super().__init__("load scenario interrupted")
+        self.result = result

@@ -1,0 +1,206 @@
+"""One scenario run with Locust's own local runner, inside the engine process (gevent already patched).
+
+Everything here talks to Locust; what leaves this module is plain data: progress dicts while the run goes and,
+at the end, a ``LoadResult.to_dict()``-shaped snapshot.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import math
+import re
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import gevent
+import gevent.event
+import locust
+import locust.stats
+from locust import User
+from locust.env import Environment
+from locust.runners import Runner
+from locust.stats import StatsEntry, calculate_response_time_percentile, diff_response_time_dicts
+
+from pytest_loadtest.result import TOTAL_NAME
+
+Emit = Callable[[dict[str, Any]], None]
+UNREACHABLE_AFTER = 1.0
+"""Seconds of nothing but connection errors after which the target counts as unreachable."""
+
+_CONNECTION_ERROR = re.compile(
+    r"ConnectionRefused|Connection refused|NewConnectionError|Failed to establish a new connection|"
+    r"NameResolution|gaierror|Name or service not known|nodename nor servname|Temporary failure in name resolution|"
+    r"No route to host|Network is unreachable|ConnectTimeout|Cannot assign requested address|Errno 111|Errno -2",
+    re.IGNORECASE,
+)
+
+
+class UserClassImportError(Exception):
+    """A User class named by the scenario could not be imported in the engine process."""
+
+
+def three_significant_digits(response_time: float) -> float:
+    """Locust's response-time bucketing, made finer: 3 significant digits keep percentiles within 0.5%."""
+    if response_time <= 0:
+        return 0
+    return round(response_time, 2 - math.floor(math.log10(response_time)))
+
+
+def install_bucketing() -> None:
+    """Replace Locust's ~2-significant-digit bucketing (documented as replaceable) with a finer one."""
+    locust.stats.bucket_response_time = three_significant_digits
+
+
+def load_user_class(ref: Mapping[str, Any]) -> type[User]:
+    """Import a User class by module name, falling back to its file when the module is not importable by name."""
+    module_name, qualname, path = ref["module"], ref["qualname"], ref.get("path")
+    try:
+        module = sys.modules.get(module_name) or importlib.import_module(module_name)
+    except ImportError as by_name:
+        if not path:
+            raise UserClassImportError(f"cannot import module {module_name!r}: {by_name}") from by_name
+        module = _import_from_file(module_name, path)
+    obj: Any = module
+    for part in qualname.split("."):
+        obj = getattr(obj, part, None)
+        if obj is None:
+            raise UserClassImportError(f"module {module_name!r} has no attribute {qualname!r}")
+    return obj  # type: ignore[no-any-return]
+
+
+def _import_from_file(module_name: str, path: str) -> Any:
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:
+        raise UserClassImportError(f"cannot import {module_name!r} from {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+class LocustRun:
+    """Run one scenario: start users, reset stats after the warm-up, stop after the duration or on request."""
+
+    def __init__(self, spec: Mapping[str, Any], user_classes: Sequence[type[User]], emit: Emit) -> None:
+        self.spec = spec
+        self.emit = emit
+        self.environment = Environment(user_classes=list(user_classes), host=spec["host"], events=locust.events)
+        self.runner: Runner = self.environment.create_local_runner()
+        self._done = gevent.event.Event()
+        self._interrupted = False
+        self._unreachable = False
+        self._measure_start = 0.0
+        self._stats_reset = False
+        self._history: list[dict[str, Any]] = []
+
+    def request_stop(self, interrupted: bool = True) -> None:
+        """Stop the run early (Ctrl-C, SIGTERM, the parent asking); the figures so far are kept."""
+        self._interrupted = self._interrupted or interrupted
+        self._done.set()
+
+    def run(self) -> dict[str, Any]:
+        spec = self.spec
+        events = self.environment.events
+        events.init.fire(environment=self.environment, runner=self.runner, web_ui=None)
+        started = time.monotonic()
+        self._measure_start = started
+        self.runner.start(spec["users"], spawn_rate=spec["spawn_rate"])
+        timers = [gevent.spawn_later(spec["duration"], self._done.set), gevent.spawn(self._tick, started)]
+        if spec["warmup"] > 0:
+            timers.append(gevent.spawn_later(spec["warmup"], self._end_warmup))
+        self._done.wait()
+        stopped = time.monotonic()
+        gevent.killall(timers, block=True)
+        self._stop_runner()
+        events.quitting.fire(environment=self.environment)
+        return self._snapshot(stopped - self._measure_start)
+
+    def _end_warmup(self) -> None:
+        self.environment.stats.reset_all()
+        self._stats_reset = True
+        self._measure_start = time.monotonic()
+
+    def _stop_runner(self) -> None:
+        runner = self.runner
+        with gevent.Timeout(self.spec["stop_timeout"] + 1.0, False):
+            runner.quit()
+            runner.greenlet.join()
+
+    def _tick(self, started: float) -> None:
+        interval = float(self.spec.get("progress_interval", 1.0))
+        total = self.environment.stats.total
+        last_times: dict[float, int] = {}
+        last_requests, last_at = 0, started
+        while True:
+            gevent.sleep(interval)
+            now = time.monotonic()
+            if self._stats_reset:  # the warm-up ended since the last tick: count from zero again
+                last_times, last_requests, self._stats_reset = {}, 0, False
+            recent = diff_response_time_dicts(dict(total.response_times), last_times)
+            point = {
+                "type": "progress",
+                "elapsed": now - started,
+                "users": self.runner.user_count,
+                "requests": total.num_requests,
+                "failures": total.num_failures,
+                "rps": (total.num_requests - last_requests) / max(now - last_at, 1e-9),
+                "p95": float(calculate_response_time_percentile(recent, sum(recent.values()), 0.95)),
+            }
+            self._history.append(point)
+            self.emit(point)
+            last_times, last_requests, last_at = dict(total.response_times), total.num_requests, now
+            if now - started >= UNREACHABLE_AFTER and self._target_unreachable():
+                self._unreachable = True
+                self._done.set()
+                return
+
+    def _target_unreachable(self) -> bool:
+        stats = self.environment.stats
+        if stats.total.num_requests == 0 or stats.total.num_failures < stats.total.num_requests:
+            return False
+        return all(_CONNECTION_ERROR.search(str(error.error)) for error in stats.errors.values())
+
+    def _snapshot(self, window: float) -> dict[str, Any]:
+        stats = self.environment.stats
+        entries = {f"{entry.method} {entry.name}": _entry_dict(f"{entry.method} {entry.name}", entry, window) for entry in stats.entries.values()}
+        return {
+            "test_id": self.spec["test_id"],
+            "host": self.environment.host or _class_host(self.environment.user_classes),
+            "users": self.spec["users"],
+            "duration": self.spec["duration"],
+            "elapsed": window,
+            "total": _entry_dict(TOTAL_NAME, stats.total, window),
+            "entries": entries,
+            "errors": [
+                {"method": e.method, "name": e.name, "error": str(e.error), "occurrences": e.occurrences}
+                for e in stats.errors.values()
+            ],
+            "exceptions": [
+                {"message": row["msg"], "traceback": row["traceback"], "count": row["count"]}
+                for row in self.runner.exceptions.values()
+            ],
+            "history": [{k: v for k, v in point.items() if k != "type"} for point in self._history],
+            "unreachable": self._unreachable,
+            "interrupted": self._interrupted,
+        }
+
+
+def _class_host(user_classes: Sequence[type[User]]) -> str | None:
+    hosts = [getattr(cls, "host", None) for cls in user_classes]
+    return next((host for host in hosts if host), None)
+
+
+def _entry_dict(name: str, entry: StatsEntry, window: float) -> dict[str, Any]:
+    return {
+        "name": name,
+        "num_requests": entry.num_requests,
+        "num_failures": entry.num_failures,
+        "total_response_time": float(entry.total_response_time),
+        "min": float(entry.min_response_time or 0.0),
+        "max": float(entry.max_response_time),
+        "window": window,
+        "histogram": [[float(rt), count] for rt, count in sorted(entry.response_times.items())],
+    }

@@ -1,0 +1,223 @@
+"""The pytest-facing layer: options, ini keys, the ``load`` marker, the ``load_result`` fixture and the hooks.
+
+Everything here translates pytest into plain calls on the core (scenario, engine, thresholds, reports).
+"""
+
+from __future__ import annotations
+
+import os
+
+# The pytest process must never gevent-patch: patching after ssl/requests were imported dies with RecursionError,
+# and patching breaks threads and pytest-xdist's execnet. Test modules still import locust to define User classes,
+# so tell Locust not to patch here; scenarios run in an engine process that patches first (see engine.py). A pytest11
+# plugin module is imported before any conftest or test module, so this is early enough.
+os.environ.setdefault("LOCUST_SKIP_MONKEY_PATCH", "1")
+
+from collections.abc import Generator  # noqa: E402
+from dataclasses import replace  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+import pytest  # noqa: E402
+
+from pytest_loadtest import thresholds as threshold_rules  # noqa: E402
+from pytest_loadtest.engine import run_scenario  # noqa: E402
+from pytest_loadtest.envfile import DEFAULT_ENV_FILE, load_env_file  # noqa: E402
+from pytest_loadtest.errors import EngineError, LoadTestUsageError, ScenarioInterrupted  # noqa: E402
+from pytest_loadtest.progress import ProgressDisplay  # noqa: E402
+from pytest_loadtest.reports.junit import figures_from_properties, load_properties  # noqa: E402
+from pytest_loadtest.reports.terminal import SummaryRow, render_summary  # noqa: E402
+from pytest_loadtest.result import LoadResult  # noqa: E402
+from pytest_loadtest.scenario import (  # noqa: E402
+    Layer,
+    Scenario,
+    command_line_layer,
+    environment_layer,
+    ini_layer,
+    marker_layer,
+    resolve_scenario,
+)
+from pytest_loadtest.serial import current_run_id, one_scenario_at_a_time  # noqa: E402
+
+SETTINGS_HELP = {
+    "users": "number of simulated users for every load test",
+    "spawn_rate": "users started per second (default: all users within one second)",
+    "duration": "how long each scenario runs: seconds or a time string such as 30s, 5m, 1h30m",
+    "host": "base URL of the target, e.g. http://127.0.0.1:8000",
+    "stop_timeout": "seconds a scenario may take to stop after its duration or an interrupt (default 5)",
+}
+scenario_key = pytest.StashKey[Scenario]()
+result_key = pytest.StashKey[LoadResult]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("loadtest", "load tests (pytest-loadtest)")
+    _add_run_options(group, parser)
+    group.addoption(
+        "--load-env-file",
+        metavar="PATH",
+        default=None,
+        help=f"env file with LOAD_* settings and scenario variables (default: {DEFAULT_ENV_FILE} in rootdir if present)",
+    )
+
+
+def _add_run_options(group: pytest.OptionGroup, parser: pytest.Parser) -> None:
+    """Each run setting is an option and an ini key of the same meaning, sharing one help text."""
+    for name, text in SETTINGS_HELP.items():
+        group.addoption("--load-" + name.replace("_", "-"), dest="load_" + name, metavar="VALUE", default=None, help=text)
+        parser.addini("load_" + name, text, default=None)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "load(*user_classes, users=, spawn_rate=, duration=, host=, thresholds=, warmup=): run a Locust load "
+        "scenario with these User classes; its thresholds pass or fail the test",
+    )
+    env_file = _env_file(config)
+    if env_file is not None:
+        try:
+            load_env_file(env_file)
+        except LoadTestUsageError as exc:
+            raise pytest.UsageError(str(exc)) from None
+    config.pluginmanager.register(LoadSummary(), "loadtest-summary")
+
+
+def _env_file(config: pytest.Config) -> Path | None:
+    given = config.getoption("load_env_file")
+    if given:
+        path = Path(given)
+        if not path.is_file():
+            raise pytest.UsageError(f"--load-env-file: no such file: {given}")
+        return path
+    default = config.rootpath / DEFAULT_ENV_FILE
+    return default if default.is_file() else None
+
+
+def _layers(item: pytest.Item, marker: pytest.Mark) -> list[Layer]:
+    """Precedence, highest first: command line > marker > environment > ini > built-in default."""
+    config = item.config
+    return [
+        command_line_layer({name: config.getoption("load_" + name) for name in SETTINGS_HELP}),
+        marker_layer(item.nodeid, marker.kwargs),
+        environment_layer(os.environ),
+        ini_layer({name: config.getini("load_" + name) for name in SETTINGS_HELP}),
+    ]
+
+
+@pytest.fixture
+def load_result(request: pytest.FixtureRequest) -> LoadResult | None:
+    """The LoadResult of this test's ``@pytest.mark.load`` scenario (filled in once the scenario has run)."""
+    if request.node.get_closest_marker("load") is None:
+        pytest.fail(f"{request.node.nodeid} uses the load_result fixture but has no @pytest.mark.load", pytrace=False)
+    return None
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    marker = item.get_closest_marker("load")
+    if marker is None:
+        return
+    try:
+        item.stash[scenario_key] = resolve_scenario(item.nodeid, marker.args, marker.kwargs, _layers(item, marker))
+    except LoadTestUsageError as exc:
+        pytest.fail(f"pytest-loadtest usage error: {exc}", pytrace=False)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
+    """Run the scenario after every fixture of the test is set up, then the test body with its result."""
+    scenario = item.stash.get(scenario_key, None)
+    if scenario is not None:
+        result = _run(item, scenario)
+        if isinstance(item, pytest.Function) and "load_result" in item.funcargs:
+            item.funcargs["load_result"] = result
+        _fail_on_verdicts(scenario, result)
+    return (yield)
+
+
+def _run(item: pytest.Item, scenario: Scenario) -> LoadResult:
+    display = _progress_display(item, scenario)
+    try:
+        with one_scenario_at_a_time(current_run_id()):
+            result = run_scenario(scenario, on_progress=display.update if display else None)
+    except ScenarioInterrupted as interrupted:
+        if interrupted.result is not None:
+            _record(item, replace(interrupted.result, thresholds=threshold_rules.evaluate(scenario.thresholds, interrupted.result)))
+        raise
+    except EngineError as exc:
+        pytest.fail(f"{item.nodeid}: the load scenario could not run: {exc}", pytrace=False)
+    finally:
+        if display:
+            _write_terminal(item.config, display.finish)
+    result = replace(result, thresholds=threshold_rules.evaluate(scenario.thresholds, result))
+    _record(item, result)
+    return result
+
+
+def _record(item: pytest.Item, result: LoadResult) -> None:
+    item.stash[result_key] = result
+    item.user_properties.extend(load_properties(result))
+
+
+def _fail_on_verdicts(scenario: Scenario, result: LoadResult) -> None:
+    if result.unreachable:
+        first_error = result.errors[0].error if result.errors else "no response"
+        pytest.fail(
+            f"{scenario.test_id}: the target {result.host} could not be reached; stopped after "
+            f"{result.elapsed:.1f}s with {result.total.num_failures} failed requests and no success.\n"
+            f"error: {first_error}",
+            pytrace=False,
+        )
+    if result.exceptions:
+        shown = "\n".join(f"{exc.count}x {exc.message}\n{exc.traceback}" for exc in result.exceptions[:3])
+        pytest.fail(
+            f"{scenario.test_id}: user code raised {sum(exc.count for exc in result.exceptions)} exception(s) "
+            f"during the load scenario:\n{shown}",
+            pytrace=False,
+        )
+    if not result.passed:
+        failed = sum(not verdict.passed for verdict in result.thresholds)
+        pytest.fail(
+            f"{scenario.test_id}: {failed} of {len(result.thresholds)} load thresholds failed\n"
+            f"{threshold_rules.render_table(result.thresholds)}",
+            pytrace=False,
+        )
+
+
+def _progress_display(item: pytest.Item, scenario: Scenario) -> ProgressDisplay | None:
+    config = item.config
+    if hasattr(config, "workerinput") or config.get_verbosity() < 0:
+        return None  # xdist workers' output is not shown; -q asks for quiet
+    writer = config.get_terminal_writer()
+    return ProgressDisplay(
+        write=lambda text: _write_terminal(config, lambda: writer.write(text, flush=True)),
+        label=item.name,
+        duration=scenario.duration,
+        interactive=writer.hasmarkup,
+    )
+
+
+def _write_terminal(config: pytest.Config, write: Any) -> None:
+    capture = config.pluginmanager.getplugin("capturemanager")
+    if capture is None:
+        write()
+        return
+    with capture.global_and_fixture_disabled():
+        write()
+
+
+class LoadSummary:
+    """Collects the figures of every load test's report (on the xdist controller too) for the summary table."""
+
+    def __init__(self) -> None:
+        self.rows: list[SummaryRow] = []
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        figures = figures_from_properties(report.user_properties)
+        if figures is not None and report.when == "call":
+            self.rows.append(SummaryRow(report.nodeid, figures, report.outcome.upper()))
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if self.rows:
+            terminalreporter.write_sep("-", f"load tests: {len(self.rows)}")
+            terminalreporter.write_line(render_summary(self.rows))

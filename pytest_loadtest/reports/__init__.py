@@ -1,0 +1,1 @@
+"""Writers that turn LoadResults into what people and CI read."""

@@ -1,0 +1,46 @@
+"""Figures as JUnit XML properties (through ``item.user_properties``, which survive xdist's report transport)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from pytest_loadtest.result import LoadResult
+
+PREFIX = "load."
+
+
+def load_properties(result: LoadResult) -> list[tuple[str, str]]:
+    """The ``load.*`` properties of one result: figures first, then one per threshold with its verdict."""
+    total = result.total
+    figures = {
+        "users": str(result.users),
+        "duration": _number(result.duration),
+        "requests": str(total.num_requests),
+        "failures": str(total.num_failures),
+        "fail_ratio": _number(total.fail_ratio, 4),
+        "rps": _number(total.rps),
+        "p50": _number(total.percentile(0.50)),
+        "p95": _number(total.percentile(0.95)),
+        "p99": _number(total.percentile(0.99)),
+    }
+    if result.partial:
+        figures["partial"] = "interrupted" if result.interrupted else "target unreachable"
+    properties = [(PREFIX + name, value) for name, value in figures.items()]
+    for verdict in result.thresholds:
+        properties.append(
+            (
+                f"{PREFIX}threshold.{verdict.threshold.label}",
+                f"{verdict.status.value}: {verdict.describe_measured()} (limit {verdict.threshold.describe_limit()})",
+            )
+        )
+    return properties
+
+
+def figures_from_properties(properties: Iterable[tuple[str, object]]) -> Mapping[str, str] | None:
+    """The ``load.*`` figures of a test report, keyed without the prefix; None when it ran no scenario."""
+    figures = {name[len(PREFIX) :]: str(value) for name, value in properties if name.startswith(PREFIX)}
+    return figures or None
+
+
+def _number(value: float, digits: int = 2) -> str:
+    return f"{round(value, digits):g}"

@@ -1,0 +1,250 @@
+"""The Scenario model and its resolution from command line > marker > environment > ini > built-in default."""
+
+from __future__ import annotations
+
+import inspect
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from pytest_loadtest.durations import parse_duration
+from pytest_loadtest.errors import LoadTestUsageError
+from pytest_loadtest.thresholds import Threshold, parse_thresholds
+
+DEFAULT_USERS = 1
+DEFAULT_DURATION = 10.0
+DEFAULT_STOP_TIMEOUT = 5.0
+MARKER_KEYWORDS = frozenset({"users", "spawn_rate", "duration", "host", "thresholds", "warmup"})
+
+
+@dataclass(frozen=True)
+class UserClassRef:
+    """Where a User class lives, so that the engine process can import the same class."""
+
+    module: str
+    qualname: str
+    path: str | None
+
+    @classmethod
+    def of(cls, user_class: type) -> UserClassRef:
+        try:
+            path = inspect.getsourcefile(user_class)
+        except TypeError:
+            path = None
+        return cls(user_class.__module__, user_class.__qualname__, path)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"module": self.module, "qualname": self.qualname, "path": self.path}
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """Everything the engine needs to run one load test, validated."""
+
+    test_id: str
+    user_classes: tuple[UserClassRef, ...]
+    users: int
+    spawn_rate: float
+    duration: float
+    host: str | None
+    thresholds: tuple[Threshold, ...] = ()
+    warmup: float = 0.0
+    stop_timeout: float = DEFAULT_STOP_TIMEOUT
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_spec(self) -> dict[str, Any]:
+        """The JSON-safe description sent to the engine process."""
+        return {
+            "test_id": self.test_id,
+            "user_classes": [ref.to_dict() for ref in self.user_classes],
+            "users": self.users,
+            "spawn_rate": self.spawn_rate,
+            "duration": self.duration,
+            "host": self.host,
+            "warmup": self.warmup,
+            "stop_timeout": self.stop_timeout,
+            **self.extra,
+        }
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One source of settings, e.g. the command line; ``spell`` gives a setting's name as written there."""
+
+    source: str
+    values: Mapping[str, object]
+    spell: Callable[[str], str]
+
+    def get(self, name: str) -> object:
+        value = self.values.get(name)
+        return None if value is None or value == "" else value
+
+
+def command_line_layer(values: Mapping[str, object]) -> Layer:
+    return Layer("the command line", values, lambda name: "--load-" + name.replace("_", "-"))
+
+
+def marker_layer(test_id: str, kwargs: Mapping[str, object]) -> Layer:
+    return Layer(f"the load marker of {test_id}", kwargs, lambda name: name)
+
+
+def environment_layer(environ: Mapping[str, str]) -> Layer:
+    return Layer("the environment", {name: environ.get("LOAD_" + name.upper()) for name in _PARSERS}, lambda n: "LOAD_" + n.upper())
+
+
+def ini_layer(values: Mapping[str, object]) -> Layer:
+    return Layer("the ini file", values, lambda name: "load_" + name)
+
+
+def _parse_users(value: object) -> int:
+    number = _parse_number(value)
+    if not float(number).is_integer() or number < 1:
+        raise ValueError("must be a whole number >= 1")
+    return int(number)
+
+
+def _parse_spawn_rate(value: object) -> float:
+    number = _parse_number(value)
+    if number <= 0:
+        raise ValueError("must be a number > 0 (users started per second)")
+    return number
+
+
+def _parse_positive_duration(value: object) -> float:
+    seconds = parse_duration(value)
+    if seconds <= 0:
+        raise ValueError("must be more than 0 seconds")
+    return seconds
+
+
+def _parse_host(value: object) -> str:
+    if not isinstance(value, str):
+        raise ValueError("must be a base URL such as 'http://127.0.0.1:8000'")
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("must be a base URL with http:// or https:// and a host, such as 'http://127.0.0.1:8000'")
+    return value.strip().rstrip("/")
+
+
+def _parse_number(value: object) -> float:
+    if isinstance(value, bool):
+        raise ValueError("must be a number")
+    if isinstance(value, (int, float)):
+        number = float(value)
+    elif isinstance(value, str):
+        try:
+            number = float(value.strip())
+        except ValueError:
+            raise ValueError("must be a number") from None
+    else:
+        raise ValueError(f"must be a number, got {type(value).__name__}")
+    if not math.isfinite(number):
+        raise ValueError("must be a finite number")
+    return number
+
+
+_PARSERS: dict[str, Callable[[object], Any]] = {
+    "users": _parse_users,
+    "spawn_rate": _parse_spawn_rate,
+    "duration": _parse_positive_duration,
+    "host": _parse_host,
+    "warmup": parse_duration,
+    "stop_timeout": parse_duration,
+}
+
+
+def resolve_setting(name: str, layers: Sequence[Layer], test_id: str) -> Any:
+    """The value of one setting from the first layer that sets it, parsed; None when no layer does."""
+    for layer in layers:
+        raw = layer.get(name)
+        if raw is None:
+            continue
+        try:
+            return _PARSERS[name](raw)
+        except ValueError as exc:
+            raise LoadTestUsageError(f"{test_id}: {layer.spell(name)}={raw!r} from {layer.source}: {exc}") from None
+    return None
+
+
+def check_user_classes(test_id: str, classes: Sequence[object]) -> tuple[UserClassRef, ...]:
+    """Validate the marker's positional arguments: Locust User classes defined at module level."""
+    from locust import User
+
+    if not classes:
+        raise LoadTestUsageError(
+            f"{test_id}: the load marker needs at least one Locust User class, e.g. @pytest.mark.load(MyUser, users=10)"
+        )
+    refs = []
+    for position, candidate in enumerate(classes, start=1):
+        if not (isinstance(candidate, type) and issubclass(candidate, User)):
+            raise LoadTestUsageError(
+                f"{test_id}: load marker argument {position} ({candidate!r}) is not a Locust User class"
+            )
+        if candidate.__dict__.get("abstract", False):
+            raise LoadTestUsageError(
+                f"{test_id}: load marker argument {position} ({candidate.__qualname__}) is abstract; "
+                "subclass it and give it tasks"
+            )
+        if "<locals>" in candidate.__qualname__:
+            raise LoadTestUsageError(
+                f"{test_id}: User class {candidate.__qualname__} is defined inside a function; the engine process "
+                "imports User classes by module path, so define it at module level"
+            )
+        refs.append(UserClassRef.of(candidate))
+    return tuple(refs)
+
+
+def _check_classes_have_host(test_id: str, user_classes: Sequence[object]) -> None:
+    from locust import FastHttpUser, HttpUser
+
+    for user_class in user_classes:
+        if issubclass(user_class, (HttpUser, FastHttpUser)) and not getattr(user_class, "host", None):  # type: ignore[arg-type]
+            raise LoadTestUsageError(
+                f"{test_id}: no host for {user_class.__qualname__}: pass --load-host, host= in the load marker, "  # type: ignore[attr-defined]
+                "LOAD_HOST in the environment or .env.load-testing, load_host in the ini file, or a host attribute"
+            )
+
+
+def check_marker_keywords(test_id: str, kwargs: Mapping[str, object], known: frozenset[str] = MARKER_KEYWORDS) -> None:
+    unknown = sorted(set(kwargs) - known)
+    if unknown:
+        raise LoadTestUsageError(
+            f"{test_id}: unknown load marker argument(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
+        )
+
+
+def resolve_scenario(
+    test_id: str,
+    user_classes: Sequence[object],
+    marker_kwargs: Mapping[str, object],
+    layers: Sequence[Layer],
+    default_host: str | None = None,
+) -> Scenario:
+    """Build a validated Scenario; ``layers`` are in precedence order and include the marker's own layer."""
+    check_marker_keywords(test_id, marker_kwargs)
+    refs = check_user_classes(test_id, user_classes)
+    users = resolve_setting("users", layers, test_id) or DEFAULT_USERS
+    duration = resolve_setting("duration", layers, test_id) or DEFAULT_DURATION
+    warmup = resolve_setting("warmup", layers, test_id) or 0.0
+    if warmup >= duration:
+        raise LoadTestUsageError(
+            f"{test_id}: warmup ({warmup:g}s) must be shorter than the duration ({duration:g}s): "
+            "the warm-up is the first part of the run"
+        )
+    stop_timeout = resolve_setting("stop_timeout", layers, test_id)
+    host = resolve_setting("host", layers, test_id) or default_host
+    if host is None:
+        _check_classes_have_host(test_id, user_classes)
+    return Scenario(
+        test_id=test_id,
+        user_classes=refs,
+        users=users,
+        spawn_rate=resolve_setting("spawn_rate", layers, test_id) or float(users),
+        duration=duration,
+        host=host,
+        thresholds=parse_thresholds(marker_kwargs.get("thresholds"), test_id),
+        warmup=warmup,
+        stop_timeout=DEFAULT_STOP_TIMEOUT if stop_timeout is None else stop_timeout,
+    )

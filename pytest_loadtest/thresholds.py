@@ -1,0 +1,261 @@
+"""The thresholds grammar: parse ``{"p95": "<100ms", "GET /health": {"p99": "<300ms"}}``, judge, render.
+
+A condition is an operator (``<``, ``<=``, ``>``, ``>=``) then a number with an optional unit: ``ms`` or ``s`` for
+latency metrics, ``%`` for ``fail_ratio``. A bare number is an upper bound for latency, ``fail_ratio`` and
+``failures``, a lower bound for ``rps`` and ``requests``.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from enum import Enum
+from typing import TYPE_CHECKING, Any
+
+from pytest_loadtest.errors import LoadTestUsageError
+
+if TYPE_CHECKING:
+    from pytest_loadtest.result import EntryStats, LoadResult
+
+_CONDITION = re.compile(r"^\s*(?P<op><=|>=|<|>)?\s*(?P<number>[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(?P<unit>[a-z%/]*)\s*$")
+_PERCENTILE = re.compile(r"^p(?P<pct>\d{1,2}(?:\.\d+)?|100)$")
+_OPERATORS: dict[str, Callable[[float, float], bool]] = {
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
+
+
+class Kind(Enum):
+    """What a metric measures decides its units and which way a bare number points."""
+
+    LATENCY = "latency"
+    RATIO = "ratio"
+    RATE = "rate"
+    COUNT = "count"
+
+
+_FIXED_METRICS: dict[str, Kind] = {
+    "avg": Kind.LATENCY,
+    "min": Kind.LATENCY,
+    "max": Kind.LATENCY,
+    "median": Kind.LATENCY,
+    "fail_ratio": Kind.RATIO,
+    "rps": Kind.RATE,
+    "requests": Kind.COUNT,
+    "failures": Kind.COUNT,
+}
+_LOWER_BOUND_BY_DEFAULT = frozenset({"rps", "requests"})
+_UNITS: dict[Kind, dict[str, float]] = {
+    Kind.LATENCY: {"": 1.0, "ms": 1.0, "s": 1000.0},
+    Kind.RATIO: {"": 1.0, "%": 0.01},
+    Kind.RATE: {"": 1.0, "/s": 1.0},
+    Kind.COUNT: {"": 1.0},
+}
+_UNIT_SHOWN = {Kind.LATENCY: " ms", Kind.RATIO: "", Kind.RATE: "/s", Kind.COUNT: ""}
+METRICS_HELP = "avg, min, max, median, pNN or pNN.N (p50, p95, p99.9), fail_ratio, rps, requests, failures"
+
+
+def metric_kind(metric: str) -> Kind | None:
+    """The kind of a metric name, or None when the name is not a metric."""
+    if metric in _FIXED_METRICS:
+        return _FIXED_METRICS[metric]
+    match = _PERCENTILE.match(metric)
+    if match and 0 < float(match["pct"]) <= 100:
+        return Kind.LATENCY
+    return None
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """One parsed condition: ``scope`` is None for the total, else the entry the user named."""
+
+    metric: str
+    op: str
+    limit: float
+    condition: str
+    scope: str | None = None
+
+    @property
+    def kind(self) -> Kind:
+        kind = metric_kind(self.metric)
+        assert kind is not None, self.metric
+        return kind
+
+    @property
+    def label(self) -> str:
+        return f"{self.scope} {self.metric}" if self.scope else self.metric
+
+    def holds_for(self, value: float) -> bool:
+        return _OPERATORS[self.op](value, self.limit)
+
+    def describe_limit(self) -> str:
+        return f"{self.op} {format_value(self.kind, self.limit)}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "metric": self.metric,
+            "op": self.op,
+            "limit": self.limit,
+            "condition": self.condition,
+            "scope": self.scope,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Threshold:
+        return cls(str(data["metric"]), str(data["op"]), float(data["limit"]), str(data["condition"]), data["scope"])
+
+
+class Status(str, Enum):
+    PASS = "pass"
+    FAIL = "fail"
+    NO_DATA = "no data"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """How one threshold fared: the measured value (None when there was nothing to measure) and the status."""
+
+    threshold: Threshold
+    measured: float | None
+    status: Status
+
+    @property
+    def passed(self) -> bool:
+        return self.status is Status.PASS
+
+    def describe_measured(self) -> str:
+        return "-" if self.measured is None else format_value(self.threshold.kind, self.measured)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "threshold": self.threshold.to_dict(),
+            "label": self.threshold.label,
+            "limit": self.threshold.describe_limit(),
+            "measured": self.measured,
+            "status": self.status.value,
+            "passed": self.passed,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Verdict:
+        measured = data.get("measured")
+        return cls(
+            Threshold.from_dict(data["threshold"]),
+            None if measured is None else float(measured),
+            Status(data["status"]),
+        )
+
+
+def format_value(kind: Kind, value: float) -> str:
+    if kind is Kind.RATIO:
+        return f"{value * 100:.2f}%"
+    if kind is Kind.COUNT:
+        return f"{value:.0f}"
+    return f"{value:.1f}{_UNIT_SHOWN[kind]}"
+
+
+def parse_thresholds(spec: object, where: str) -> tuple[Threshold, ...]:
+    """Parse a user's thresholds mapping; ``where`` names its source (the test) in every error."""
+    if spec is None:
+        return ()
+    if not isinstance(spec, Mapping):
+        raise LoadTestUsageError(f"{where}: thresholds must be a dict of metric -> condition, got {spec!r}")
+    parsed: list[Threshold] = []
+    for key, value in spec.items():
+        if not isinstance(key, str):
+            raise LoadTestUsageError(f"{where}: threshold key {key!r} must be a metric name or an entry name")
+        if metric_kind(key) is None and isinstance(value, Mapping):
+            parsed.extend(_parse_scope(key, value, where))
+        else:
+            parsed.append(parse_condition(key, value, where))
+    return tuple(parsed)
+
+
+def _parse_scope(scope: str, spec: Mapping[object, object], where: str) -> list[Threshold]:
+    if not scope.strip():
+        raise LoadTestUsageError(f"{where}: threshold entry name must not be empty")
+    conditions = []
+    for metric, condition in spec.items():
+        if not isinstance(metric, str):
+            raise LoadTestUsageError(f"{where}: threshold key {metric!r} under {scope!r} must be a metric name")
+        conditions.append(parse_condition(metric, condition, where, scope))
+    return conditions
+
+
+def parse_condition(metric: str, condition: object, where: str, scope: str | None = None) -> Threshold:
+    """Parse one ``metric: condition`` pair into a Threshold, or raise LoadTestUsageError naming it."""
+    key = f"{scope!r} -> {metric!r}" if scope else repr(metric)
+    kind = metric_kind(metric)
+    if kind is None:
+        raise LoadTestUsageError(
+            f"{where}: unknown threshold metric {key}; known metrics: {METRICS_HELP} "
+            "(a key naming an entry such as 'GET /health' takes a dict of its own thresholds)"
+        )
+    if isinstance(condition, bool) or not isinstance(condition, (str, int, float)):
+        raise LoadTestUsageError(f"{where}: threshold {key}: condition must be a string such as '<200ms', got {condition!r}")
+    text = str(condition)
+    match = _CONDITION.match(text)
+    if match is None:
+        raise LoadTestUsageError(
+            f"{where}: threshold {key}: cannot parse condition {text!r}; "
+            "expected an operator (<, <=, >, >=) then a number with an optional unit, e.g. '<200ms', '>=50', '<1%'"
+        )
+    unit = match["unit"]
+    units = _UNITS[kind]
+    if unit not in units:
+        allowed = ", ".join(repr(u) for u in units if u) or "none"
+        raise LoadTestUsageError(f"{where}: threshold {key}: unit {unit!r} in {text!r} does not fit {metric} (allowed: {allowed})")
+    limit = float(match["number"]) * units[unit]
+    if not math.isfinite(limit) or limit < 0:
+        raise LoadTestUsageError(f"{where}: threshold {key}: limit in {text!r} must be a finite number >= 0")
+    op = match["op"] or (">=" if metric in _LOWER_BOUND_BY_DEFAULT else "<=")
+    return Threshold(metric=metric, op=op, limit=limit, condition=text.strip(), scope=scope)
+
+
+def measure(entry: EntryStats, metric: str) -> float:
+    """The value of ``metric`` for one entry of a result."""
+    match = _PERCENTILE.match(metric)
+    if match:
+        return entry.percentile(float(match["pct"]) / 100.0)
+    values: dict[str, Callable[[], float]] = {
+        "avg": lambda: entry.avg,
+        "min": lambda: entry.min,
+        "max": lambda: entry.max,
+        "median": lambda: entry.median,
+        "fail_ratio": lambda: entry.fail_ratio,
+        "rps": lambda: entry.rps,
+        "requests": lambda: float(entry.num_requests),
+        "failures": lambda: float(entry.num_failures),
+    }
+    return values[metric]()
+
+
+def evaluate(thresholds: Iterable[Threshold], result: LoadResult) -> tuple[Verdict, ...]:
+    """Judge every threshold against a result."""
+    verdicts = []
+    for threshold in thresholds:
+        entry = result.total if threshold.scope is None else result.find_entry(threshold.scope)
+        if entry is None or (entry.num_requests == 0 and threshold.kind is not Kind.COUNT):
+            verdicts.append(Verdict(threshold, None, Status.NO_DATA))
+            continue
+        value = measure(entry, threshold.metric)
+        verdicts.append(Verdict(threshold, value, Status.PASS if threshold.holds_for(value) else Status.FAIL))
+    return tuple(verdicts)
+
+
+def render_table(verdicts: Iterable[Verdict]) -> str:
+    """A small fixed-width table: every threshold, its limit, the measured value, its verdict."""
+    rows = [("threshold", "limit", "measured", "verdict")]
+    rows += [
+        (v.threshold.label, v.threshold.describe_limit(), v.describe_measured(), v.status.value.upper())
+        for v in verdicts
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    return "\n".join(lines)
