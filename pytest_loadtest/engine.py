@@ -62,7 +62,9 @@ def run_scenario(scenario: Scenario, on_progress: ProgressCallback | None = None
             _reap(process)
 
 
-def _collect_partial(process: subprocess.Popen[bytes], reader: _MessageReader, stop_timeout: float) -> LoadResult | None:
+def _collect_partial(
+    process: subprocess.Popen[bytes], reader: _MessageReader, stop_timeout: float
+) -> LoadResult | None:
     """Ask the engine to stop and wait for its partial figures; a second Ctrl-C gives up at once."""
     try:
         assert process.stdin is not None

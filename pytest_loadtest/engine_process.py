@@ -28,7 +28,14 @@ def main() -> int:
     try:
         return _run(spec, emit)
     except Exception as exc:  # the parent shows this to the user with the traceback
-        emit({"type": "error", "kind": "internal", "message": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()})
+        emit(
+            {
+                "type": "error",
+                "kind": "internal",
+                "message": f"{type(exc).__name__}: {exc}",
+                "traceback": traceback.format_exc(),
+            }
+        )
         return 1
     finally:
         protocol.close()
@@ -46,8 +53,8 @@ def _read_line(fd: int) -> bytes:
 
 
 def _run(spec: dict[str, Any], emit: Any) -> int:
-    import locust  # noqa: F401  (patches gevent first; nothing above imported ssl or sockets)
     import gevent
+    import locust  # noqa: F401  (patches gevent first; nothing above imported ssl or sockets)
 
     from pytest_loadtest import locust_run
 
@@ -55,7 +62,14 @@ def _run(spec: dict[str, Any], emit: Any) -> int:
     try:
         user_classes = [locust_run.load_user_class(ref) for ref in spec["user_classes"]]
     except Exception as exc:
-        emit({"type": "error", "kind": "import", "message": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()})
+        emit(
+            {
+                "type": "error",
+                "kind": "import",
+                "message": f"{type(exc).__name__}: {exc}",
+                "traceback": traceback.format_exc(),
+            }
+        )
         return 1
     run = locust_run.LocustRun(spec, user_classes, emit)
     _watch_commands(0, run)

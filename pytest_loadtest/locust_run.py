@@ -87,7 +87,9 @@ class LocustRun:
     def __init__(self, spec: Mapping[str, Any], user_classes: Sequence[type[User]], emit: Emit) -> None:
         self.spec = spec
         self.emit = emit
-        self.environment = Environment(user_classes=list(user_classes), host=spec["host"], events=locust.events)
+        self.environment = Environment(
+            user_classes=list(user_classes), host=spec["host"], events=locust.events
+        )
         self.runner: Runner = self.environment.create_local_runner()
         self._done = gevent.event.Event()
         self._interrupted = False
@@ -165,7 +167,10 @@ class LocustRun:
 
     def _snapshot(self, window: float) -> dict[str, Any]:
         stats = self.environment.stats
-        entries = {f"{entry.method} {entry.name}": _entry_dict(f"{entry.method} {entry.name}", entry, window) for entry in stats.entries.values()}
+        entries = {
+            f"{entry.method} {entry.name}": _entry_dict(f"{entry.method} {entry.name}", entry, window)
+            for entry in stats.entries.values()
+        }
         return {
             "test_id": self.spec["test_id"],
             "host": self.environment.host or _class_host(self.environment.user_classes),

@@ -13,22 +13,22 @@ import os
 # plugin module is imported before any conftest or test module, so this is early enough.
 os.environ.setdefault("LOCUST_SKIP_MONKEY_PATCH", "1")
 
-from collections.abc import Generator  # noqa: E402
-from dataclasses import replace  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import Any  # noqa: E402
+from collections.abc import Generator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
 
-import pytest  # noqa: E402
+import pytest
 
-from pytest_loadtest import thresholds as threshold_rules  # noqa: E402
-from pytest_loadtest.engine import run_scenario  # noqa: E402
-from pytest_loadtest.envfile import DEFAULT_ENV_FILE, load_env_file  # noqa: E402
-from pytest_loadtest.errors import EngineError, LoadTestUsageError, ScenarioInterrupted  # noqa: E402
-from pytest_loadtest.progress import ProgressDisplay  # noqa: E402
-from pytest_loadtest.reports.junit import figures_from_properties, load_properties  # noqa: E402
-from pytest_loadtest.reports.terminal import SummaryRow, render_summary  # noqa: E402
-from pytest_loadtest.result import LoadResult  # noqa: E402
-from pytest_loadtest.scenario import (  # noqa: E402
+from pytest_loadtest import thresholds as threshold_rules
+from pytest_loadtest.engine import run_scenario
+from pytest_loadtest.envfile import DEFAULT_ENV_FILE, load_env_file
+from pytest_loadtest.errors import EngineError, LoadTestUsageError, ScenarioInterrupted
+from pytest_loadtest.progress import ProgressDisplay
+from pytest_loadtest.reports.junit import figures_from_properties, load_properties
+from pytest_loadtest.reports.terminal import SummaryRow, render_summary
+from pytest_loadtest.result import LoadResult
+from pytest_loadtest.scenario import (
     Layer,
     Scenario,
     command_line_layer,
@@ -37,7 +37,7 @@ from pytest_loadtest.scenario import (  # noqa: E402
     marker_layer,
     resolve_scenario,
 )
-from pytest_loadtest.serial import current_run_id, one_scenario_at_a_time  # noqa: E402
+from pytest_loadtest.serial import current_run_id, one_scenario_at_a_time
 
 SETTINGS_HELP = {
     "users": "number of simulated users for every load test",
@@ -64,7 +64,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def _add_run_options(group: pytest.OptionGroup, parser: pytest.Parser) -> None:
     """Each run setting is an option and an ini key of the same meaning, sharing one help text."""
     for name, text in SETTINGS_HELP.items():
-        group.addoption("--load-" + name.replace("_", "-"), dest="load_" + name, metavar="VALUE", default=None, help=text)
+        group.addoption(
+            "--load-" + name.replace("_", "-"), dest="load_" + name, metavar="VALUE", default=None, help=text
+        )
         parser.addini("load_" + name, text, default=None)
 
 
@@ -109,7 +111,9 @@ def _layers(item: pytest.Item, marker: pytest.Mark) -> list[Layer]:
 def load_result(request: pytest.FixtureRequest) -> LoadResult | None:
     """The LoadResult of this test's ``@pytest.mark.load`` scenario (filled in once the scenario has run)."""
     if request.node.get_closest_marker("load") is None:
-        pytest.fail(f"{request.node.nodeid} uses the load_result fixture but has no @pytest.mark.load", pytrace=False)
+        pytest.fail(
+            f"{request.node.nodeid} uses the load_result fixture but has no @pytest.mark.load", pytrace=False
+        )
     return None
 
 
@@ -118,9 +122,14 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     if marker is None:
         return
     try:
-        item.stash[scenario_key] = resolve_scenario(item.nodeid, marker.args, marker.kwargs, _layers(item, marker))
+        item.stash[scenario_key] = resolve_scenario(
+            item.nodeid, marker.args, marker.kwargs, _layers(item, marker)
+        )
     except LoadTestUsageError as exc:
-        pytest.fail(f"pytest-loadtest usage error: {exc}", pytrace=False)
+        problem = str(exc)
+    else:
+        return
+    pytest.fail(f"pytest-loadtest usage error: {problem}", pytrace=False)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -142,13 +151,23 @@ def _run(item: pytest.Item, scenario: Scenario) -> LoadResult:
             result = run_scenario(scenario, on_progress=display.update if display else None)
     except ScenarioInterrupted as interrupted:
         if interrupted.result is not None:
-            _record(item, replace(interrupted.result, thresholds=threshold_rules.evaluate(scenario.thresholds, interrupted.result)))
+            _record(
+                item,
+                replace(
+                    interrupted.result,
+                    thresholds=threshold_rules.evaluate(scenario.thresholds, interrupted.result),
+                ),
+            )
         raise
     except EngineError as exc:
-        pytest.fail(f"{item.nodeid}: the load scenario could not run: {exc}", pytrace=False)
+        problem = str(exc)
+    else:
+        problem = ""
     finally:
         if display:
             _write_terminal(item.config, display.finish)
+    if problem:
+        pytest.fail(f"{item.nodeid}: the load scenario could not run: {problem}", pytrace=False)
     result = replace(result, thresholds=threshold_rules.evaluate(scenario.thresholds, result))
     _record(item, result)
     return result

@@ -34,11 +34,12 @@ class ProgressDisplay:
             self.write("\r" + line.ljust(self._shown))
             self._shown = len(line)
         elif point.elapsed - self._last_plain >= PLAIN_INTERVAL:
-            self.write(line + "\n")
+            self.write("\n" + line)
+            self._shown = len(line)
             self._last_plain = point.elapsed
 
     def finish(self) -> None:
         """Clear the live line so pytest's own output continues where it was."""
-        if self.interactive and self._shown:
-            self.write("\r" + " " * self._shown + "\r")
+        if self._shown:
+            self.write("\r" + " " * self._shown + "\r" if self.interactive else "\n")
             self._shown = 0

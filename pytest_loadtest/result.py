@@ -136,7 +136,12 @@ class ErrorCount:
     occurrences: int
 
     def to_dict(self) -> dict[str, Any]:
-        return {"method": self.method, "name": self.name, "error": self.error, "occurrences": self.occurrences}
+        return {
+            "method": self.method,
+            "name": self.name,
+            "error": self.error,
+            "occurrences": self.occurrences,
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ErrorCount:

@@ -91,7 +91,11 @@ def marker_layer(test_id: str, kwargs: Mapping[str, object]) -> Layer:
 
 
 def environment_layer(environ: Mapping[str, str]) -> Layer:
-    return Layer("the environment", {name: environ.get("LOAD_" + name.upper()) for name in _PARSERS}, lambda n: "LOAD_" + n.upper())
+    return Layer(
+        "the environment",
+        {name: environ.get("LOAD_" + name.upper()) for name in _PARSERS},
+        lambda n: "LOAD_" + n.upper(),
+    )
 
 
 def ini_layer(values: Mapping[str, object]) -> Layer:
@@ -124,7 +128,9 @@ def _parse_host(value: object) -> str:
         raise ValueError("must be a base URL such as 'http://127.0.0.1:8000'")
     parts = urlsplit(value.strip())
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError("must be a base URL with http:// or https:// and a host, such as 'http://127.0.0.1:8000'")
+        raise ValueError(
+            "must be a base URL with http:// or https:// and a host, such as 'http://127.0.0.1:8000'"
+        )
     return value.strip().rstrip("/")
 
 
@@ -164,7 +170,9 @@ def resolve_setting(name: str, layers: Sequence[Layer], test_id: str) -> Any:
         try:
             return _PARSERS[name](raw)
         except ValueError as exc:
-            raise LoadTestUsageError(f"{test_id}: {layer.spell(name)}={raw!r} from {layer.source}: {exc}") from None
+            raise LoadTestUsageError(
+                f"{test_id}: {layer.spell(name)}={raw!r} from {layer.source}: {exc}"
+            ) from None
     return None
 
 
@@ -207,7 +215,9 @@ def _check_classes_have_host(test_id: str, user_classes: Sequence[object]) -> No
             )
 
 
-def check_marker_keywords(test_id: str, kwargs: Mapping[str, object], known: frozenset[str] = MARKER_KEYWORDS) -> None:
+def check_marker_keywords(
+    test_id: str, kwargs: Mapping[str, object], known: frozenset[str] = MARKER_KEYWORDS
+) -> None:
     unknown = sorted(set(kwargs) - known)
     if unknown:
         raise LoadTestUsageError(

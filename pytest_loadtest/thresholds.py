@@ -20,7 +20,9 @@ from pytest_loadtest.errors import LoadTestUsageError
 if TYPE_CHECKING:
     from pytest_loadtest.result import EntryStats, LoadResult
 
-_CONDITION = re.compile(r"^\s*(?P<op><=|>=|<|>)?\s*(?P<number>[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(?P<unit>[a-z%/]*)\s*$")
+_CONDITION = re.compile(
+    r"^\s*(?P<op><=|>=|<|>)?\s*(?P<number>[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(?P<unit>[a-z%/]*)\s*$"
+)
 _PERCENTILE = re.compile(r"^p(?P<pct>\d{1,2}(?:\.\d+)?|100)$")
 _OPERATORS: dict[str, Callable[[float, float], bool]] = {
     "<": operator.lt,
@@ -56,7 +58,6 @@ _UNITS: dict[Kind, dict[str, float]] = {
     Kind.RATE: {"": 1.0, "/s": 1.0},
     Kind.COUNT: {"": 1.0},
 }
-_UNIT_SHOWN = {Kind.LATENCY: " ms", Kind.RATIO: "", Kind.RATE: "/s", Kind.COUNT: ""}
 METRICS_HELP = "avg, min, max, median, pNN or pNN.N (p50, p95, p99.9), fail_ratio, rps, requests, failures"
 
 
@@ -107,7 +108,9 @@ class Threshold:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Threshold:
-        return cls(str(data["metric"]), str(data["op"]), float(data["limit"]), str(data["condition"]), data["scope"])
+        return cls(
+            str(data["metric"]), str(data["op"]), float(data["limit"]), str(data["condition"]), data["scope"]
+        )
 
 
 class Status(str, Enum):
@@ -156,7 +159,9 @@ def format_value(kind: Kind, value: float) -> str:
         return f"{value * 100:.2f}%"
     if kind is Kind.COUNT:
         return f"{value:.0f}"
-    return f"{value:.1f}{_UNIT_SHOWN[kind]}"
+    if kind is Kind.RATE:
+        return f"{value:.1f}/s"
+    return f"{value:.4g} ms"
 
 
 def parse_thresholds(spec: object, where: str) -> tuple[Threshold, ...]:
@@ -182,7 +187,9 @@ def _parse_scope(scope: str, spec: Mapping[object, object], where: str) -> list[
     conditions = []
     for metric, condition in spec.items():
         if not isinstance(metric, str):
-            raise LoadTestUsageError(f"{where}: threshold key {metric!r} under {scope!r} must be a metric name")
+            raise LoadTestUsageError(
+                f"{where}: threshold key {metric!r} under {scope!r} must be a metric name"
+            )
         conditions.append(parse_condition(metric, condition, where, scope))
     return conditions
 
@@ -197,7 +204,9 @@ def parse_condition(metric: str, condition: object, where: str, scope: str | Non
             "(a key naming an entry such as 'GET /health' takes a dict of its own thresholds)"
         )
     if isinstance(condition, bool) or not isinstance(condition, (str, int, float)):
-        raise LoadTestUsageError(f"{where}: threshold {key}: condition must be a string such as '<200ms', got {condition!r}")
+        raise LoadTestUsageError(
+            f"{where}: threshold {key}: condition must be a string such as '<200ms', got {condition!r}"
+        )
     text = str(condition)
     match = _CONDITION.match(text)
     if match is None:
@@ -209,7 +218,9 @@ def parse_condition(metric: str, condition: object, where: str, scope: str | Non
     units = _UNITS[kind]
     if unit not in units:
         allowed = ", ".join(repr(u) for u in units if u) or "none"
-        raise LoadTestUsageError(f"{where}: threshold {key}: unit {unit!r} in {text!r} does not fit {metric} (allowed: {allowed})")
+        raise LoadTestUsageError(
+            f"{where}: threshold {key}: unit {unit!r} in {text!r} does not fit {metric} (allowed: {allowed})"
+        )
     limit = float(match["number"]) * units[unit]
     if not math.isfinite(limit) or limit < 0:
         raise LoadTestUsageError(f"{where}: threshold {key}: limit in {text!r} must be a finite number >= 0")
