@@ -34,7 +34,7 @@ def render_summary(rows: Sequence[SummaryRow]) -> str:
     widths = [max(len(line[i]) for line in table) for i in range(len(table[0]))]
     lines = []
     for index, line in enumerate(table):
-        cells = [line[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(line[1:-1], widths[1:-1])]
+        cells = [line[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(line[1:-1], widths[1:-1], strict=True)]
         lines.append("  ".join([*cells, line[-1]]).rstrip())
         if index == 0:
             lines.append("  ".join("-" * width for width in widths))
