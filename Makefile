@@ -1,0 +1,28 @@
+# Two entry points that work on a fresh machine with only python3 and make:
+#   make load-test   run the Platform API load suite (smoke profile) against the reference API it starts itself
+#   make test        run the project's own tests
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+REPORT_DIR ?= load_test_reports
+PYTEST_ARGS ?=
+
+.PHONY: install test load-test clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+test: $(STAMP)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+load-test: $(STAMP)
+	$(PY) -m pytest -m load loadtests --junitxml=$(REPORT_DIR)/junit.xml $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) $(REPORT_DIR) .pytest_cache build dist *.egg-info
