@@ -107,6 +107,7 @@ class LocustRun:
         spec = self.spec
         events = self.environment.events
         events.init.fire(environment=self.environment, runner=self.runner, web_ui=None)
+        gevent.get_hub().loop.update_now()  # the loop's clock is stale after the imports: timers would fire early
         started = time.monotonic()
         self._measure_start = started
         self.runner.start(spec["users"], spawn_rate=spec["spawn_rate"])
