@@ -56,9 +56,10 @@ def _run(spec: dict[str, Any], emit: Any) -> int:
     import gevent
     import locust  # noqa: F401  (patches gevent first; nothing above imported ssl or sockets)
 
-    from pytest_loadtest import locust_run
+    from pytest_loadtest import client_guard, locust_run
 
     locust_run.install_bucketing()
+    client_guard.install(spec.get("allowed_hosts", []))
     try:
         user_classes = [locust_run.load_user_class(ref) for ref in spec["user_classes"]]
     except Exception as exc:

@@ -13,7 +13,7 @@ import os
 # plugin module is imported before any conftest or test module, so this is early enough.
 os.environ.setdefault("LOCUST_SKIP_MONKEY_PATCH", "1")
 
-from collections.abc import Generator
+from collections.abc import Generator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,13 @@ from pytest_loadtest import thresholds as threshold_rules
 from pytest_loadtest.engine import run_scenario
 from pytest_loadtest.envfile import DEFAULT_ENV_FILE, load_env_file
 from pytest_loadtest.errors import EngineError, LoadTestUsageError, ScenarioInterrupted
+from pytest_loadtest.guard import (
+    ALLOWED_HOSTS_INI,
+    HostGuard,
+    check_targets,
+    refusal_message,
+    scenario_targets,
+)
 from pytest_loadtest.progress import ProgressDisplay
 from pytest_loadtest.reports.junit import figures_from_properties, load_properties
 from pytest_loadtest.reports.terminal import SummaryRow, render_summary
@@ -36,6 +43,7 @@ from pytest_loadtest.scenario import (
     ini_layer,
     marker_layer,
     resolve_scenario,
+    setting_source,
 )
 from pytest_loadtest.serial import current_run_id, one_scenario_at_a_time
 
@@ -58,6 +66,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="PATH",
         default=None,
         help=f"env file with LOAD_* settings and scenario variables (default: {DEFAULT_ENV_FILE} in rootdir if present)",
+    )
+    parser.addini(
+        ALLOWED_HOSTS_INI,
+        "hosts load tests may target besides loopback and --load-host: host, host:port, *.domain or an IP, one a line",
+        type="linelist",
+        default=[],
     )
 
 
@@ -122,14 +136,24 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     if marker is None:
         return
     try:
-        item.stash[scenario_key] = resolve_scenario(
-            item.nodeid, marker.args, marker.kwargs, _layers(item, marker)
-        )
+        layers = _layers(item, marker)
+        scenario = resolve_scenario(item.nodeid, marker.args, marker.kwargs, layers)
+        item.stash[scenario_key] = _guarded(item.config, scenario, marker.args, setting_source("host", layers))
     except LoadTestUsageError as exc:
         problem = str(exc)
     else:
         return
     pytest.fail(f"pytest-loadtest usage error: {problem}", pytrace=False)
+
+
+def _guarded(
+    config: pytest.Config, scenario: Scenario, user_classes: Sequence[object], host_source: str | None
+) -> Scenario:
+    """Refuse a target that is neither loopback nor allowed; the engine gets the allow-list for every request."""
+    cli_host = config.getoption("load_host")
+    guard = HostGuard.from_entries([*config.getini(ALLOWED_HOSTS_INI), *([cli_host] if cli_host else [])])
+    check_targets(scenario.test_id, scenario_targets(scenario.host, host_source, user_classes), guard)
+    return replace(scenario, allowed_hosts=guard.entries)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -187,6 +211,9 @@ def _fail_on_verdicts(scenario: Scenario, result: LoadResult) -> None:
             f"error: {first_error}",
             pytrace=False,
         )
+    refused = refusal_message(scenario.test_id, result.errors)
+    if refused:
+        pytest.fail(refused, pytrace=False)
     if result.exceptions:
         shown = "\n".join(f"{exc.count}x {exc.message}\n{exc.traceback}" for exc in result.exceptions[:3])
         pytest.fail(

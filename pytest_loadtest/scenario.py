@@ -52,6 +52,8 @@ class Scenario:
     thresholds: tuple[Threshold, ...] = ()
     warmup: float = 0.0
     stop_timeout: float = DEFAULT_STOP_TIMEOUT
+    allowed_hosts: tuple[str, ...] = ()
+    """Allow-list entries besides loopback (see guard.py); the engine refuses connections to any other host."""
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def to_spec(self) -> dict[str, Any]:
@@ -65,6 +67,7 @@ class Scenario:
             "host": self.host,
             "warmup": self.warmup,
             "stop_timeout": self.stop_timeout,
+            "allowed_hosts": list(self.allowed_hosts),
             **self.extra,
         }
 
@@ -159,6 +162,11 @@ _PARSERS: dict[str, Callable[[object], Any]] = {
     "warmup": parse_duration,
     "stop_timeout": parse_duration,
 }
+
+
+def setting_source(name: str, layers: Sequence[Layer]) -> str | None:
+    """Where a setting's value comes from: the source of the first layer that sets it."""
+    return next((layer.source for layer in layers if layer.get(name) is not None), None)
 
 
 def resolve_setting(name: str, layers: Sequence[Layer], test_id: str) -> Any:

@@ -1,7 +1,7 @@
 """A real HTTP target on 127.0.0.1 for the tests: threaded, keep-alive, with routes of known behaviour.
 
 Routes: ``/health`` (200), ``/slow?ms=N`` (200 after N ms), ``/status/N`` (that status), ``/hang`` (accepts, never
-answers until the server stops), anything else 404.
+answers until the server stops), ``/redirect?to=URL`` (302 to URL), anything else 404.
 """
 
 from __future__ import annotations
@@ -41,6 +41,11 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, b"slow")
         elif url.path.startswith("/status/"):
             self._send(int(url.path.rsplit("/", 1)[1]), b"status")
+        elif url.path == "/redirect":
+            self.send_response(302)
+            self.send_header("Location", parse_qs(url.query)["to"][0])
+            self.send_header("Content-Length", "0")
+            self.end_headers()
         elif url.path == "/hang":
             self.server.stopping.wait()
         else:
