@@ -26,7 +26,9 @@ from pytest_loadtest.result import LoadResult, ProgressPoint
 from pytest_loadtest.scenario import Scenario
 
 STARTUP_ALLOWANCE = 60.0
-"""Seconds the engine process may take to import Locust and the test module before its first report."""
+"""Seconds the engine process may take to import Locust and the test module before it starts the users."""
+STOP_GRACE = 2.0
+"""Seconds beyond the duration and the stop timeout for the engine to snapshot its figures and report them."""
 
 ProgressCallback = Callable[[ProgressPoint], None]
 _PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
@@ -53,9 +55,9 @@ def run_scenario(scenario: Scenario, on_progress: ProgressCallback | None = None
             assert process.stdin is not None
             process.stdin.write(json.dumps(spec).encode() + b"\n")
             process.stdin.flush()
-            deadline = time.monotonic() + STARTUP_ALLOWANCE + scenario.duration + scenario.stop_timeout
+            run_allowance = scenario.duration + scenario.stop_timeout + STOP_GRACE
             try:
-                return reader.result(deadline, on_progress)
+                return reader.result(time.monotonic() + STARTUP_ALLOWANCE + run_allowance, on_progress, run_allowance)
             except KeyboardInterrupt:
                 raise ScenarioInterrupted(_collect_partial(process, reader, scenario.stop_timeout)) from None
         finally:
@@ -65,13 +67,13 @@ def run_scenario(scenario: Scenario, on_progress: ProgressCallback | None = None
 def _collect_partial(
     process: subprocess.Popen[bytes], reader: _MessageReader, stop_timeout: float
 ) -> LoadResult | None:
-    """Ask the engine to stop and wait for its partial figures; a second Ctrl-C gives up at once."""
+    """Ask the engine to stop and wait for its partial figures; a second Ctrl-C propagates and gives up at once."""
     try:
         assert process.stdin is not None
         process.stdin.write(b"stop\n")
         process.stdin.flush()
-        return reader.result(time.monotonic() + stop_timeout + 2.0, None)
-    except (KeyboardInterrupt, EngineError, OSError):
+        return reader.result(time.monotonic() + stop_timeout + STOP_GRACE, None)
+    except (EngineError, OSError):
         return None
 
 
@@ -123,11 +125,16 @@ class _MessageReader:
         self.selector = selectors.DefaultSelector()
         self.selector.register(self.stdout, selectors.EVENT_READ)
 
-    def result(self, deadline: float, on_progress: ProgressCallback | None) -> LoadResult:
+    def result(
+        self, deadline: float, on_progress: ProgressCallback | None, run_allowance: float | None = None
+    ) -> LoadResult:
+        """The engine's result; ``run_allowance`` replaces the deadline once the engine says its users started."""
         while True:
             for message in self._messages(deadline):
                 kind = message.get("type")
-                if kind == "progress" and on_progress is not None:
+                if kind == "started" and run_allowance is not None:
+                    deadline = time.monotonic() + run_allowance
+                elif kind == "progress" and on_progress is not None:
                     on_progress(ProgressPoint.from_dict(message))
                 elif kind == "result":
                     return LoadResult.from_dict(message["result"])

@@ -110,6 +110,7 @@ class LocustRun:
         gevent.get_hub().loop.update_now()  # the loop's clock is stale after the imports: timers would fire early
         started = time.monotonic()
         self._measure_start = started
+        self.emit({"type": "started"})  # the parent's deadline now becomes duration + stop timeout
         self.runner.start(spec["users"], spawn_rate=spec["spawn_rate"])
         timers = [gevent.spawn_later(spec["duration"], self._done.set), gevent.spawn(self._tick, started)]
         if spec["warmup"] > 0:

@@ -174,15 +174,12 @@ def _run(item: pytest.Item, scenario: Scenario) -> LoadResult:
         with one_scenario_at_a_time(current_run_id()):
             result = run_scenario(scenario, on_progress=display.update if display else None)
     except ScenarioInterrupted as interrupted:
-        if interrupted.result is not None:
-            _record(
-                item,
-                replace(
-                    interrupted.result,
-                    thresholds=threshold_rules.evaluate(scenario.thresholds, interrupted.result),
-                ),
-            )
-        raise
+        if interrupted.result is None:
+            raise  # a second Ctrl-C, or no figures to keep: stop at once
+        # Keep the partial figures: this test fails with them (so every report gets them), then the session stops
+        # with pytest's interrupted exit code.
+        result, problem = interrupted.result, ""
+        item.session.shouldstop = "load scenario interrupted (Ctrl-C or SIGTERM); its partial figures were kept"
     except EngineError as exc:
         problem = str(exc)
     else:
@@ -194,6 +191,12 @@ def _run(item: pytest.Item, scenario: Scenario) -> LoadResult:
         pytest.fail(f"{item.nodeid}: the load scenario could not run: {problem}", pytrace=False)
     result = replace(result, thresholds=threshold_rules.evaluate(scenario.thresholds, result))
     _record(item, result)
+    if result.interrupted:
+        pytest.fail(
+            f"{item.nodeid}: the load scenario was interrupted after {result.elapsed:.1f}s of "
+            f"{scenario.duration:g}s; the figures so far are reported as partial",
+            pytrace=False,
+        )
     return result
 
 

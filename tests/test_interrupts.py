@@ -1,0 +1,95 @@
+"""Ctrl-C and SIGTERM during a scenario: real signals to a real pytest process, timed, with its process table checked."""
+
+from __future__ import annotations
+
+import signal
+import time
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from tests.support.processes import PytestProcess, marked_processes
+from tests.support.target import TargetServer
+
+MODULE = """
+import ctypes
+import pytest
+from locust import FastHttpUser, constant, task
+
+
+class HealthUser(FastHttpUser):
+    wait_time = constant(0.05)
+
+    @task
+    def health(self):
+        self.client.get("/health")
+
+
+class LoopBlocker(FastHttpUser):
+    \"\"\"Blocks the engine's whole event loop in C: it cannot even read the request to stop.\"\"\"
+
+    @task
+    def block(self):
+        ctypes.CDLL(None).sleep(30)
+
+
+@pytest.mark.load(HealthUser, users=3, duration=60)
+def test_long():
+    pass
+
+
+@pytest.mark.load(LoopBlocker, users=1, duration=60)
+def test_stuck():
+    pass
+
+
+def test_never_reached():
+    pass
+"""
+INTERRUPTED = 2  # pytest.ExitCode.INTERRUPTED
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_signal_stops_the_scenario_keeps_partial_figures_and_exits_interrupted(
+    pytester: pytest.Pytester, target: TargetServer, signum: signal.Signals
+) -> None:
+    pytester.makepyfile(test_signals=MODULE)
+    session = PytestProcess(
+        pytester.path, ("--load-host", target.url, "--junitxml=junit.xml", "-k", "long or never")
+    )
+    session.wait_for("[load] test_long")
+    signalled = time.monotonic()
+    session.process.send_signal(signum)
+    assert session.finish() == INTERRUPTED, session.output
+    assert time.monotonic() - signalled < 3.0, (
+        "users must stop within a second; pytest then reports and exits"
+    )
+    assert not marked_processes(session.mark)
+    output = session.output
+    assert "test_signals.py::test_long: the load scenario was interrupted after" in output
+    assert "Interrupted: load scenario interrupted" in output and "test_never_reached" not in output
+    summary = [line for line in output.splitlines() if line.startswith("test_signals.py::test_long ")]
+    assert summary and summary[0].endswith("FAILED (partial)"), output
+    case = ET.parse(pytester.path / "junit.xml").getroot().find(".//testcase[@name='test_long']")
+    assert case is not None
+    properties = {p.get("name"): p.get("value") for p in case.iter("property")}
+    assert properties["load.partial"] == "interrupted" and int(properties["load.requests"]) > 0
+
+
+def test_a_second_ctrl_c_exits_at_once_even_when_the_engine_cannot_stop(
+    pytester: pytest.Pytester, target: TargetServer
+) -> None:
+    pytester.makepyfile(test_signals=MODULE)
+    session = PytestProcess(
+        pytester.path, ("--load-host", target.url, "--load-stop-timeout", "20", "-k", "stuck")
+    )
+    session.wait_for("test_signals.py ")
+    time.sleep(1.0)  # the engine started and its only user is stuck in C
+    session.process.send_signal(signal.SIGINT)
+    time.sleep(0.5)  # the first Ctrl-C would wait up to the stop timeout for figures that never come
+    second = time.monotonic()
+    session.process.send_signal(signal.SIGINT)
+    assert session.finish() == INTERRUPTED, session.output
+    assert time.monotonic() - second < 2.0
+    assert "KeyboardInterrupt" in session.output
+    assert not marked_processes(session.mark)
