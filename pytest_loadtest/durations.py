@@ -17,7 +17,7 @@ def parse_duration(value: object) -> float:
     if isinstance(value, bool):
         raise ValueError("expected seconds or a time string such as '30s', '5m', '1h30m'")
     if isinstance(value, (int, float)):
-        seconds = float(value)
+        seconds = as_float(value)
     elif isinstance(value, str):
         seconds = _parse_text(value)
     else:
@@ -25,6 +25,14 @@ def parse_duration(value: object) -> float:
     if not math.isfinite(seconds) or seconds < 0:
         raise ValueError("must be a finite, non-negative number of seconds")
     return seconds
+
+
+def as_float(number: int | float) -> float:
+    """``float(number)``, with a ValueError (not OverflowError) for an int beyond the float range."""
+    try:
+        return float(number)
+    except OverflowError:
+        raise ValueError("is too large") from None
 
 
 def _parse_text(text: str) -> float:

@@ -8,6 +8,15 @@ if TYPE_CHECKING:
     from pytest_loadtest.result import LoadResult
 
 
+def shown(value: object, limit: int = 120) -> str:
+    """``repr(value)`` for an error message, shortened; safe for values whose repr fails (a 5000-digit int)."""
+    try:
+        text = repr(value)
+    except ValueError:
+        return f"<{type(value).__name__} too large to show>"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 class LoadTestUsageError(ValueError):
     """Bad input from the user: a marker argument, an option, an env value or a threshold.
 

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from pytest_loadtest.durations import parse_duration
-from pytest_loadtest.errors import LoadTestUsageError
+from pytest_loadtest.durations import as_float, parse_duration
+from pytest_loadtest.errors import LoadTestUsageError, shown
 from pytest_loadtest.thresholds import Threshold, parse_thresholds
 
 DEFAULT_USERS = 1
@@ -141,7 +141,7 @@ def _parse_number(value: object) -> float:
     if isinstance(value, bool):
         raise ValueError("must be a number")
     if isinstance(value, (int, float)):
-        number = float(value)
+        number = as_float(value)
     elif isinstance(value, str):
         try:
             number = float(value.strip())
@@ -179,7 +179,7 @@ def resolve_setting(name: str, layers: Sequence[Layer], test_id: str) -> Any:
             return _PARSERS[name](raw)
         except ValueError as exc:
             raise LoadTestUsageError(
-                f"{test_id}: {layer.spell(name)}={raw!r} from {layer.source}: {exc}"
+                f"{test_id}: {layer.spell(name)}={shown(raw)} from {layer.source}: {exc}"
             ) from None
     return None
 
@@ -196,7 +196,7 @@ def check_user_classes(test_id: str, classes: Sequence[object]) -> tuple[UserCla
     for position, candidate in enumerate(classes, start=1):
         if not (isinstance(candidate, type) and issubclass(candidate, User)):
             raise LoadTestUsageError(
-                f"{test_id}: load marker argument {position} ({candidate!r}) is not a Locust User class"
+                f"{test_id}: load marker argument {position} ({shown(candidate)}) is not a Locust User class"
             )
         if candidate.__dict__.get("abstract", False):
             raise LoadTestUsageError(

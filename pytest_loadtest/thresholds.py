@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
-from pytest_loadtest.errors import LoadTestUsageError
+from pytest_loadtest.errors import LoadTestUsageError, shown
 
 if TYPE_CHECKING:
     from pytest_loadtest.result import EntryStats, LoadResult
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 _CONDITION = re.compile(
     r"^\s*(?P<op><=|>=|<|>)?\s*(?P<number>[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(?P<unit>[a-z%/]*)\s*$"
 )
-_PERCENTILE = re.compile(r"^p(?P<pct>\d{1,2}(?:\.\d+)?|100)$")
+_PERCENTILE = re.compile(r"^p(?P<pct>\d{1,2}(?:\.\d+)?|100)\Z")
 _OPERATORS: dict[str, Callable[[float, float], bool]] = {
     "<": operator.lt,
     "<=": operator.le,
@@ -169,11 +169,11 @@ def parse_thresholds(spec: object, where: str) -> tuple[Threshold, ...]:
     if spec is None:
         return ()
     if not isinstance(spec, Mapping):
-        raise LoadTestUsageError(f"{where}: thresholds must be a dict of metric -> condition, got {spec!r}")
+        raise LoadTestUsageError(f"{where}: thresholds must be a dict of metric -> condition, got {shown(spec)}")
     parsed: list[Threshold] = []
     for key, value in spec.items():
         if not isinstance(key, str):
-            raise LoadTestUsageError(f"{where}: threshold key {key!r} must be a metric name or an entry name")
+            raise LoadTestUsageError(f"{where}: threshold key {shown(key)} must be a metric name or an entry name")
         if metric_kind(key) is None and isinstance(value, Mapping):
             parsed.extend(_parse_scope(key, value, where))
         else:
@@ -188,7 +188,7 @@ def _parse_scope(scope: str, spec: Mapping[object, object], where: str) -> list[
     for metric, condition in spec.items():
         if not isinstance(metric, str):
             raise LoadTestUsageError(
-                f"{where}: threshold key {metric!r} under {scope!r} must be a metric name"
+                f"{where}: threshold key {shown(metric)} under {scope!r} must be a metric name"
             )
         conditions.append(parse_condition(metric, condition, where, scope))
     return conditions
@@ -205,13 +205,15 @@ def parse_condition(metric: str, condition: object, where: str, scope: str | Non
         )
     if isinstance(condition, bool) or not isinstance(condition, (str, int, float)):
         raise LoadTestUsageError(
-            f"{where}: threshold {key}: condition must be a string such as '<200ms', got {condition!r}"
+            f"{where}: threshold {key}: condition must be a string such as '<200ms', got {shown(condition)}"
         )
+    if isinstance(condition, int) and condition.bit_length() > 1024:
+        raise LoadTestUsageError(f"{where}: threshold {key}: limit {shown(condition)} is too large")
     text = str(condition)
     match = _CONDITION.match(text)
     if match is None:
         raise LoadTestUsageError(
-            f"{where}: threshold {key}: cannot parse condition {text!r}; "
+            f"{where}: threshold {key}: cannot parse condition {shown(text)}; "
             "expected an operator (<, <=, >, >=) then a number with an optional unit, e.g. '<200ms', '>=50', '<1%'"
         )
     unit = match["unit"]
