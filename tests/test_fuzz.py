@@ -132,6 +132,6 @@ def test_any_allow_list_either_builds_or_is_a_usage_error(entries: list[str]) ->
     except LoadTestUsageError as exc:
         assert "load_allowed_hosts" in str(exc)
         return
-    for entry in guard.entries:  # an allowed entry, spelled as a URL, is allowed
-        if not entry.startswith("*") and "://" not in entry:
-            guard.check_url(f"http://{entry}/")
+    for pattern in guard.patterns:  # what an entry names is allowed
+        if not pattern.host.startswith("*."):
+            assert guard.allows(pattern.host, pattern.port)

@@ -1,0 +1,25 @@
+"""Many scenarios in one session leave the pytest process flat (benchmarks/leaks.py runs 100; this runs 6)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "leaks.py"
+
+
+def test_six_scenarios_leave_no_threads_greenlets_descriptors_sockets_or_children() -> None:
+    run = subprocess.run(
+        [sys.executable, str(SCRIPT), "--scenarios", "6", "--duration", "0.3", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    figures = json.loads(run.stdout)
+    assert figures["problems"] == []
+    assert figures["last"]["children"] == 0 and figures["growth"]["fds"] <= 0
+    assert figures["rss_growth_mb"] < 10
