@@ -9,12 +9,13 @@ A refused request fails before any socket is opened, with an error that both cli
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import requests.adapters
 import requests.exceptions
 from geventhttpclient.client import HTTPClientPool
+from geventhttpclient.url import URL
 
 from pytest_loadtest.guard import HostGuard, HostNotAllowed
 
@@ -36,19 +37,22 @@ def install(allowed_hosts: Sequence[str]) -> None:
     def guarded_send(
         self: requests.adapters.HTTPAdapter, request: requests.PreparedRequest, **kwargs: Any
     ) -> Any:
-        _check(guard, str(request.url), RequestsHostRefusedError)
+        url = str(request.url)
+        _check(lambda: guard.check_url(url), url, RequestsHostRefusedError)
         return send(self, request, **kwargs)
 
     def guarded_get_client(self: HTTPClientPool, url: Any) -> Any:
-        _check(guard, str(url), HostRefusedError)
-        return get_client(self, url)
+        # check the (host, port) that the pool connects to, parsed as the pool parses it
+        parsed = url if isinstance(url, URL) else URL(url)
+        _check(lambda: guard.check_address(parsed.host, parsed.port), str(parsed), HostRefusedError)
+        return get_client(self, parsed)
 
     requests.adapters.HTTPAdapter.send = guarded_send  # type: ignore[method-assign,assignment]
     HTTPClientPool.get_client = guarded_get_client  # type: ignore[method-assign]
 
 
-def _check(guard: HostGuard, url: str, error: type[OSError]) -> None:
+def _check(check: Callable[[], None], url: str, error: type[OSError]) -> None:
     try:
-        guard.check_url(url)
+        check()
     except HostNotAllowed as exc:
         raise error(f"request to {url} {exc}") from None

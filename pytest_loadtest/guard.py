@@ -19,7 +19,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -74,7 +74,7 @@ def is_loopback(host: str) -> bool:
 def split_url(url: str) -> tuple[str, int | None]:
     """The host and port a URL connects to (the scheme's default port when none is written)."""
     try:
-        parts = urlsplit(url.strip())
+        parts = urlsplit(url)  # as the clients parse it (requests connects to urlparse(url).hostname)
         host, port = parts.hostname, parts.port
     except ValueError as exc:
         raise HostNotAllowed(f"{REFUSED}: cannot tell which host {url!r} names ({exc})") from None
@@ -131,6 +131,8 @@ class HostGuard:
 
     entries: tuple[str, ...] = ()
     patterns: tuple[HostPattern, ...] = ()
+    _verdicts: dict[tuple[str, int | None], bool] = field(default_factory=dict, compare=False, repr=False)
+    """Verdicts by (host, port): the engine checks every request, and most go to one or two hosts."""
 
     @classmethod
     def from_entries(cls, entries: Iterable[str], source: str = ALLOWED_HOSTS_INI) -> HostGuard:
@@ -147,14 +149,21 @@ class HostGuard:
         return cls(tuple(kept), tuple(patterns))
 
     def allows(self, host: str, port: int | None) -> bool:
-        host = _normal_host(host)
-        return is_loopback(host) or any(pattern.matches(host, port) for pattern in self.patterns)
+        verdict = self._verdicts.get((host, port))
+        if verdict is None:
+            normal = _normal_host(host)
+            verdict = is_loopback(normal) or any(pattern.matches(normal, port) for pattern in self.patterns)
+            self._verdicts[(host, port)] = verdict
+        return verdict
+
+    def check_address(self, host: str, port: int | None) -> None:
+        """Raise HostNotAllowed unless the guard allows ``host`` (as a client connects to it) and ``port``."""
+        if not self.allows(host, port):
+            raise HostNotAllowed(f"{REFUSED}: {host} is neither loopback nor an allowed host")
 
     def check_url(self, url: str) -> None:
         """Raise HostNotAllowed unless the guard allows the host (and port) that ``url`` connects to."""
-        host, port = split_url(url)
-        if not self.allows(host, port):
-            raise HostNotAllowed(f"{REFUSED}: {host} is neither loopback nor an allowed host")
+        self.check_address(*split_url(url))
 
 
 def check_targets(test_id: str, targets: Iterable[tuple[str, str]], guard: HostGuard) -> None:
