@@ -24,6 +24,7 @@ from typing import IO, Any
 from pytest_loadtest.errors import EngineError, ScenarioInterrupted
 from pytest_loadtest.result import LoadResult, ProgressPoint
 from pytest_loadtest.scenario import Scenario
+from pytest_loadtest.workers import allowances
 
 STARTUP_ALLOWANCE = 60.0
 """Seconds the engine process may take to import Locust and the test module before it starts the users."""
@@ -55,9 +56,11 @@ def run_scenario(scenario: Scenario, on_progress: ProgressCallback | None = None
             assert process.stdin is not None
             process.stdin.write(json.dumps(spec).encode() + b"\n")
             process.stdin.flush()
-            run_allowance = scenario.duration + scenario.stop_timeout + STOP_GRACE
+            startup_extra, run_extra = allowances(scenario.distribution)  # workers connecting, quitting
+            run_allowance = scenario.duration + scenario.stop_timeout + STOP_GRACE + run_extra
+            startup_allowance = STARTUP_ALLOWANCE + startup_extra
             try:
-                return reader.result(time.monotonic() + STARTUP_ALLOWANCE + run_allowance, on_progress, run_allowance)
+                return reader.result(time.monotonic() + startup_allowance + run_allowance, on_progress, run_allowance)
             except KeyboardInterrupt:
                 raise ScenarioInterrupted(_collect_partial(process, reader, scenario.stop_timeout)) from None
         finally:

@@ -56,7 +56,7 @@ def _run(spec: dict[str, Any], emit: Any) -> int:
     import gevent
     import locust  # noqa: F401  (patches gevent first; nothing above imported ssl or sockets)
 
-    from pytest_loadtest import client_guard, locust_run
+    from pytest_loadtest import client_guard, distributed, locust_run
 
     locust_run.install_bucketing()
     client_guard.install(spec.get("allowed_hosts", []))
@@ -72,11 +72,16 @@ def _run(spec: dict[str, Any], emit: Any) -> int:
             }
         )
         return 1
-    run = locust_run.LocustRun(spec, user_classes, emit)
-    _watch_commands(0, run)
-    gevent.signal_handler(signal.SIGINT, run.request_stop)
-    gevent.signal_handler(signal.SIGTERM, run.request_stop)
-    emit({"type": "result", "result": run.run()})
+    with distributed.runner_mode(spec) as mode:  # a master with workers, reaped on the way out; or None
+        try:
+            run = locust_run.LocustRun(spec, user_classes, emit, mode)
+        except distributed.WorkersError as exc:
+            emit({"type": "error", "kind": "workers", "message": str(exc)})
+            return 1
+        _watch_commands(0, run)
+        gevent.signal_handler(signal.SIGINT, run.request_stop)
+        gevent.signal_handler(signal.SIGTERM, run.request_stop)
+        emit({"type": "result", "result": run.run()})
     return 0
 
 

@@ -13,7 +13,7 @@ import re
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import gevent
 import gevent.event
@@ -81,16 +81,54 @@ def _import_from_file(module_name: str, path: str) -> Any:
     return module
 
 
+class RunnerMode(Protocol):
+    """How a LocustRun gets its runner and ends it: ``LocalMode`` here, a master with workers in distributed.py."""
+
+    def create_runner(self, environment: Environment, abort: Callable[[], None]) -> Runner:
+        """The runner of ``environment``, ready to start users; ``abort()`` ends the run early, keeping its figures."""
+        ...
+
+    def stop_runner(self, runner: Runner, timeout: float) -> None:
+        """Stop the users and end the runner within about ``timeout`` seconds."""
+        ...
+
+    def figures(self) -> dict[str, Any]:
+        """Fields this mode adds to the result snapshot."""
+        ...
+
+
+class LocalMode:
+    """Locust's local runner: every user in this process."""
+
+    def create_runner(self, environment: Environment, abort: Callable[[], None]) -> Runner:
+        return environment.create_local_runner()
+
+    def stop_runner(self, runner: Runner, timeout: float) -> None:
+        with gevent.Timeout(timeout, False):
+            runner.quit()
+            runner.greenlet.join()
+
+    def figures(self) -> dict[str, Any]:
+        return {}
+
+
 class LocustRun:
     """Run one scenario: start users, reset stats after the warm-up, stop after the duration or on request."""
 
-    def __init__(self, spec: Mapping[str, Any], user_classes: Sequence[type[User]], emit: Emit) -> None:
+    def __init__(
+        self,
+        spec: Mapping[str, Any],
+        user_classes: Sequence[type[User]],
+        emit: Emit,
+        mode: RunnerMode | None = None,
+    ) -> None:
         self.spec = spec
         self.emit = emit
+        self.mode = mode or LocalMode()
         self.environment = Environment(
             user_classes=list(user_classes), host=spec["host"], events=locust.events
         )
-        self.runner: Runner = self.environment.create_local_runner()
+        self.runner: Runner = self.mode.create_runner(self.environment, lambda: self.request_stop(interrupted=False))
         self._done = gevent.event.Event()
         self._interrupted = False
         self._unreachable = False
@@ -123,15 +161,13 @@ class LocustRun:
         return self._snapshot(stopped - self._measure_start)
 
     def _end_warmup(self) -> None:
+        self.environment.events.reset_stats.fire()  # as Locust's web UI does, so listeners reset their own counts
         self.environment.stats.reset_all()
         self._stats_reset = True
         self._measure_start = time.monotonic()
 
     def _stop_runner(self) -> None:
-        runner = self.runner
-        with gevent.Timeout(self.spec["stop_timeout"] + 1.0, False):
-            runner.quit()
-            runner.greenlet.join()
+        self.mode.stop_runner(self.runner, self.spec["stop_timeout"] + 1.0)
 
     def _tick(self, started: float) -> None:
         interval = float(self.spec.get("progress_interval", 1.0))
@@ -192,6 +228,7 @@ class LocustRun:
             "history": [{k: v for k, v in point.items() if k != "type"} for point in self._history],
             "unreachable": self._unreachable,
             "interrupted": self._interrupted,
+            **self.mode.figures(),
         }
 
 

@@ -46,6 +46,7 @@ from pytest_loadtest.scenario import (
     setting_source,
 )
 from pytest_loadtest.serial import current_run_id, one_scenario_at_a_time
+from pytest_loadtest.workers import DISTRIBUTION_HELP, lost_workers_message
 
 SETTINGS_HELP = {
     "users": "number of simulated users for every load test",
@@ -53,6 +54,7 @@ SETTINGS_HELP = {
     "duration": "how long each scenario runs: seconds or a time string such as 30s, 5m, 1h30m",
     "host": "base URL of the target, e.g. http://127.0.0.1:8000",
     "stop_timeout": "seconds a scenario may take to stop after its duration or an interrupt (default 5)",
+    **DISTRIBUTION_HELP,
 }
 scenario_key = pytest.StashKey[Scenario]()
 result_key = pytest.StashKey[LoadResult]()
@@ -87,7 +89,7 @@ def _add_run_options(group: pytest.OptionGroup, parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        "load(*user_classes, users=, spawn_rate=, duration=, host=, thresholds=, warmup=): run a Locust load "
+        "load(*user_classes, users=, spawn_rate=, duration=, host=, thresholds=, warmup=, workers=): run a Locust load "
         "scenario with these User classes; its thresholds pass or fail the test",
     )
     env_file = _env_file(config)
@@ -214,6 +216,9 @@ def _fail_on_verdicts(scenario: Scenario, result: LoadResult) -> None:
             f"error: {first_error}",
             pytrace=False,
         )
+    lost = lost_workers_message(scenario.test_id, result)
+    if lost:
+        pytest.fail(lost, pytrace=False)
     refused = refusal_message(scenario.test_id, result.errors)
     if refused:
         pytest.fail(refused, pytrace=False)

@@ -198,6 +198,44 @@ class ProgressPoint:
 
 
 @dataclass(frozen=True)
+class WorkerShare:
+    """What one Locust worker contributed to a distributed run."""
+
+    id: str
+    """Locust's client id of the worker."""
+    index: int
+    users: int
+    """The most users the master saw running on it."""
+    received: int
+    """Requests the master merged from its reports."""
+    sent: int | None = None
+    """Requests the worker counted itself (local workers that ended normally; None otherwise)."""
+    pid: int | None = None
+    """Process id of a local worker; None for a remote one."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "index": self.index,
+            "users": self.users,
+            "received": self.received,
+            "sent": self.sent,
+            "pid": self.pid,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> WorkerShare:
+        return cls(
+            str(data["id"]),
+            int(data["index"]),
+            int(data["users"]),
+            int(data["received"]),
+            data.get("sent"),
+            data.get("pid"),
+        )
+
+
+@dataclass(frozen=True)
 class LoadResult:
     """What one load scenario measured, plus the verdict of each threshold once they are judged."""
 
@@ -214,11 +252,15 @@ class LoadResult:
     unreachable: bool = False
     interrupted: bool = False
     thresholds: tuple[Verdict, ...] = ()
+    workers: tuple[WorkerShare, ...] = ()
+    """Each Locust worker's share of a distributed run (empty when the scenario ran in one process)."""
+    lost_workers: tuple[str, ...] = ()
+    """Workers lost mid-run (exited, missed their heartbeats), described; the run stopped early on the first."""
 
     @property
     def partial(self) -> bool:
         """True when the scenario did not run its full course (interrupted or stopped early)."""
-        return self.interrupted or self.unreachable
+        return self.interrupted or self.unreachable or bool(self.lost_workers)
 
     @property
     def passed(self) -> bool:
@@ -247,6 +289,8 @@ class LoadResult:
             "interrupted": self.interrupted,
             "partial": self.partial,
             "thresholds": [verdict.to_dict() for verdict in self.thresholds],
+            "workers": [worker.to_dict() for worker in self.workers],
+            "lost_workers": list(self.lost_workers),
         }
 
     @classmethod
@@ -265,4 +309,6 @@ class LoadResult:
             unreachable=bool(data.get("unreachable", False)),
             interrupted=bool(data.get("interrupted", False)),
             thresholds=tuple(Verdict.from_dict(verdict) for verdict in data.get("thresholds", ())),
+            workers=tuple(WorkerShare.from_dict(worker) for worker in data.get("workers", ())),
+            lost_workers=tuple(str(worker) for worker in data.get("lost_workers", ())),
         )

@@ -12,11 +12,12 @@ from urllib.parse import urlsplit
 from pytest_loadtest.durations import as_float, parse_duration
 from pytest_loadtest.errors import LoadTestUsageError, shown
 from pytest_loadtest.thresholds import Threshold, parse_thresholds
+from pytest_loadtest.workers import DISTRIBUTION_PARSERS, Distribution, resolve_distribution
 
 DEFAULT_USERS = 1
 DEFAULT_DURATION = 10.0
 DEFAULT_STOP_TIMEOUT = 5.0
-MARKER_KEYWORDS = frozenset({"users", "spawn_rate", "duration", "host", "thresholds", "warmup"})
+MARKER_KEYWORDS = frozenset({"users", "spawn_rate", "duration", "host", "thresholds", "warmup", "workers"})
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,8 @@ class Scenario:
     stop_timeout: float = DEFAULT_STOP_TIMEOUT
     allowed_hosts: tuple[str, ...] = ()
     """Allow-list entries besides loopback (see guard.py); the engine refuses connections to any other host."""
+    distribution: Distribution | None = None
+    """A Locust master with workers (see workers.py); None runs the scenario in one process."""
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def to_spec(self) -> dict[str, Any]:
@@ -68,6 +71,7 @@ class Scenario:
             "warmup": self.warmup,
             "stop_timeout": self.stop_timeout,
             "allowed_hosts": list(self.allowed_hosts),
+            "distribution": self.distribution.to_dict() if self.distribution else None,
             **self.extra,
         }
 
@@ -161,6 +165,7 @@ _PARSERS: dict[str, Callable[[object], Any]] = {
     "host": _parse_host,
     "warmup": parse_duration,
     "stop_timeout": parse_duration,
+    **DISTRIBUTION_PARSERS,
 }
 
 
@@ -265,4 +270,5 @@ def resolve_scenario(
         thresholds=parse_thresholds(marker_kwargs.get("thresholds"), test_id),
         warmup=warmup,
         stop_timeout=DEFAULT_STOP_TIMEOUT if stop_timeout is None else stop_timeout,
+        distribution=resolve_distribution(lambda name: resolve_setting(name, layers, test_id)),
     )

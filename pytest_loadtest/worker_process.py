@@ -1,0 +1,149 @@
+"""A Locust worker for a distributed scenario: ``python -m pytest_loadtest.worker_process``.
+
+Started two ways:
+
+- by the engine (no arguments), for ``--load-workers``: one JSON line on stdin (master address, User class
+  references, ``sys.path``, allowed hosts); JSON lines on stdout: ``connected`` (its Locust client id) and, at the
+  end, ``done`` (the requests it counted itself). End of stdin means the engine is gone, so the worker quits.
+- by hand, on any machine that can reach the master, for ``--load-expect-workers``:
+  ``python -m pytest_loadtest.worker_process --master-host H --master-port P tests/test_x.py`` runs the User
+  classes of that file, found the way ``locust -f`` finds them.
+
+Either way it gevent-patches first (by importing Locust), buckets response times like the engine, guards hosts like
+the engine, reports to the master every second, and runs until the master tells it to quit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+REPORT_INTERVAL = 1.0
+"""Seconds between a worker's stats reports (Locust's default is 3): what a lost worker takes with it."""
+
+Report = Callable[[dict[str, Any]], None]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.locustfile is None:
+        return _run_for_engine()
+    import locust  # noqa: F401  (patches gevent before anything opens a socket)
+    from locust.util.load_locustfile import load_locustfile
+
+    user_classes, _shapes = load_locustfile(args.locustfile)
+    if not user_classes:
+        print(f"{args.locustfile}: no Locust User classes found", file=sys.stderr)
+        return 1
+    serve(args.master_host, args.master_port, list(user_classes.values()), args.allowed_host, _ignore)
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m pytest_loadtest.worker_process",
+        description="A Locust worker for a pytest-loadtest master (pytest --load-expect-workers N).",
+    )
+    parser.add_argument("locustfile", nargs="?", help="the test module whose User classes to run")
+    parser.add_argument(
+        "--master-host", default="127.0.0.1", help="address of the master (default 127.0.0.1)"
+    )
+    parser.add_argument("--master-port", type=int, default=5557, help="port of the master (default 5557)")
+    parser.add_argument(
+        "--allowed-host",
+        action="append",
+        default=[],
+        metavar="HOST",
+        help="a host the users may send requests to besides loopback (repeatable; same forms as load_allowed_hosts)",
+    )
+    return parser
+
+
+def _run_for_engine() -> int:
+    spec = json.loads(sys.stdin.buffer.readline())
+    protocol = os.fdopen(os.dup(1), "w", buffering=1)
+    os.dup2(2, 1)  # user code that prints goes to stderr, never into the protocol
+    sys.path[:] = spec["sys_path"]
+
+    def report(message: dict[str, Any]) -> None:
+        protocol.write(json.dumps(message) + "\n")
+
+    import locust  # noqa: F401  (patches gevent before anything opens a socket)
+
+    from pytest_loadtest import locust_run
+
+    user_classes = [locust_run.load_user_class(ref) for ref in spec["user_classes"]]
+    serve(
+        spec["master_host"],
+        spec["master_port"],
+        user_classes,
+        spec["allowed_hosts"],
+        report,
+        quit_on_eof=True,
+    )
+    return 0
+
+
+def serve(
+    master_host: str,
+    master_port: int,
+    user_classes: Sequence[type[Any]],
+    allowed_hosts: Sequence[str],
+    report: Report,
+    quit_on_eof: bool = False,
+) -> None:
+    """Connect to the master, run the users it assigns, and return once it says quit (or stdin ends)."""
+    import locust
+    import locust.runners
+    from locust.env import Environment
+
+    from pytest_loadtest import client_guard, locust_run
+
+    locust_run.install_bucketing()
+    client_guard.install(allowed_hosts)
+    locust.runners.WORKER_REPORT_INTERVAL = REPORT_INTERVAL  # read by the worker's report loop on every round
+    environment = Environment(user_classes=list(user_classes), events=locust.events)
+    counted = [0]
+
+    def count(**kwargs: Any) -> None:
+        counted[0] += 1
+
+    environment.events.request.add_listener(count)  # type: ignore[no-untyped-call]
+    if quit_on_eof:
+        _quit_on_eof(environment)
+    runner = environment.create_worker_runner(master_host, master_port)
+    report({"type": "connected", "client_id": runner.client_id, "pid": os.getpid()})
+    runner.greenlet.join()
+    # Tells the master this worker quit; it follows the last stats report on the same connection, so once the master
+    # has seen it, it has every figure of this worker.
+    environment.events.quitting.fire(environment=environment)  # type: ignore[no-untyped-call]
+    runner.client.close(linger=2000)  # type: ignore[no-untyped-call]
+    report({"type": "done", "client_id": runner.client_id, "sent": counted[0]})
+
+
+def _quit_on_eof(environment: Any) -> None:
+    """The engine holds our stdin open: when it ends, the engine is gone, so stop (or exit before connecting)."""
+    import gevent
+    from gevent.os import make_nonblocking, nb_read
+
+    def watch() -> None:
+        make_nonblocking(0)
+        while nb_read(0, 1024):
+            pass
+        if environment.runner is None:
+            os._exit(1)
+        environment.runner.quit()
+
+    gevent.spawn(watch)
+
+
+def _ignore(message: dict[str, Any]) -> None:
+    """Started by hand there is no engine to read our messages."""
+
+
+if __name__ == "__main__":
+    sys.exit(main())

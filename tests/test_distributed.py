@@ -1,0 +1,272 @@
+"""Distributed scenarios: a Locust master in the engine, workers in their own processes, through real pytest sessions.
+
+Each session's worker processes are found in the process table by a mark in their environment: none may survive.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import psutil
+import pytest
+
+from tests.support.processes import MARK, PytestProcess, marked_processes
+from tests.support.target import TargetServer
+
+USERS = """
+import json
+import os
+import signal
+import time
+
+import pytest
+from locust import FastHttpUser, constant, task
+
+
+class HealthUser(FastHttpUser):
+    wait_time = constant(0.01)
+
+    @task
+    def health(self):
+        self.client.get("/health")
+
+
+class _Saboteur(FastHttpUser):
+    \"\"\"Sends requests; after 1 s the second worker (index 1) does something to its own process.\"\"\"
+
+    abstract = True
+    wait_time = constant(0.01)
+    signal_to_self = None
+
+    def on_start(self):
+        self.started = time.monotonic()
+
+    @task
+    def health(self):
+        self.client.get("/health")
+        if getattr(self.environment.runner, "worker_index", -1) == 1 and time.monotonic() - self.started > 1:
+            os.kill(os.getpid(), self.signal_to_self)
+
+
+class KilledWorkerUser(_Saboteur):
+    signal_to_self = signal.SIGKILL
+
+
+class FrozenWorkerUser(_Saboteur):
+    signal_to_self = signal.SIGSTOP
+
+
+def save(load_result, name):
+    with open(name, "w") as handle:
+        json.dump(load_result.to_dict(), handle)
+"""
+
+
+def write_tests(pytester: pytest.Pytester, name: str, imports: str, tests: str) -> None:
+    """users.py (above) and a test module ``name`` importing ``imports`` from it."""
+    pytester.makepyfile(users=USERS, **{name: f"import pytest\nfrom users import {imports}\n{tests}"})
+
+
+def worker_processes(mark: str) -> list[psutil.Process]:
+    """Live worker processes (ours, or Locust's own ``--worker``) of the session tagged with ``mark``."""
+    found = []
+    for process in marked_processes(mark):
+        try:
+            command = " ".join(process.cmdline())
+        except psutil.Error:
+            continue
+        if "worker_process" in command or "--worker" in command:
+            found.append(process)
+    return found
+
+
+@pytest.fixture
+def mark(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Tags every process the test's pytest session starts; none of its workers may be alive afterwards."""
+    value = f"distributed-{time.monotonic_ns()}"
+    monkeypatch.setenv(MARK, value)
+    yield value
+    assert worker_processes(value) == []
+
+
+def test_totals_are_exactly_what_the_workers_sent(
+    pytester: pytest.Pytester, target: TargetServer, mark: str
+) -> None:
+    write_tests(
+        pytester,
+        "test_totals",
+        "HealthUser, save",
+        """
+@pytest.mark.load(HealthUser, users=4, duration=2, workers=2)
+def test_spread(load_result):
+    save(load_result, "spread.json")
+""",
+    )
+    hits_before = target.hits.get("/health", 0)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--load-host", target.url)
+    result.assert_outcomes(passed=1)
+    hits = target.hits.get("/health", 0) - hits_before
+    figures = json.loads((pytester.path / "spread.json").read_text())
+    total, workers = figures["total"]["num_requests"], figures["workers"]
+    assert total > 100
+    assert len(workers) == 2 and figures["lost_workers"] == []
+    assert [worker["users"] for worker in workers] == [2, 2]  # Locust's dispatcher spreads the users evenly
+    assert all(worker["pid"] for worker in workers)
+    # what each worker counted itself is what the master merged from it, and the sum is the total
+    assert [worker["sent"] for worker in workers] == [worker["received"] for worker in workers]
+    assert sum(worker["received"] for worker in workers) == total
+    # the target saw every counted request, plus at most one in flight per user when the users were stopped
+    assert total <= hits <= total + 4
+
+
+def test_a_lost_worker_fails_the_test_within_seconds_naming_it(pytester: pytest.Pytester, mark: str) -> None:
+    """SIGKILL: the engine sees its process exit; SIGSTOP: Locust marks it missing after 3 missed heartbeats."""
+    target = TargetServer()
+    with target:
+        write_tests(
+            pytester,
+            "test_lost",
+            "FrozenWorkerUser, KilledWorkerUser",
+            """
+@pytest.mark.load(KilledWorkerUser, users=2, duration=30, workers=2)
+def test_killed():
+    pass
+
+@pytest.mark.load(FrozenWorkerUser, users=2, duration=30, workers=2)
+def test_frozen():
+    pass
+""",
+        )
+        started = time.monotonic()
+        result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--load-host", target.url)
+        took = time.monotonic() - started
+    result.assert_outcomes(failed=2)
+    result.stdout.fnmatch_lines(
+        [
+            "*test_killed: lost 1 Locust worker(s) during the load scenario; stopped after *s of 30s.",
+            "*- worker * (local worker *, pid *, index 1) exited with code -9 *s into the run",
+            "*partial figures *: * requests, 0 failures, * req/s, p50 * ms, p95 * ms",
+            "*test_frozen: lost 1 Locust worker(s)*",
+            "*- worker * (local worker *, pid *, index 1) missed 3 heartbeats *s into the run (hung, stopped*",
+        ]
+    )
+    assert took < 25, (
+        f"two 30 s scenarios should have stopped within seconds of losing a worker, took {took:.0f}s"
+    )
+
+
+def test_ctrl_c_stops_the_master_and_every_worker(
+    pytester: pytest.Pytester, target: TargetServer, mark: str
+) -> None:
+    write_tests(
+        pytester,
+        "test_long",
+        "HealthUser",
+        """
+@pytest.mark.load(HealthUser, users=2, duration=60)
+def test_long():
+    pass
+""",
+    )
+    session = PytestProcess(pytester.path, ("--load-host", target.url, "--load-workers", "2"), mark)
+    session.wait_for("[load] test_long")
+    assert len(worker_processes(mark)) == 2
+    session.process.send_signal(signal.SIGINT)
+    assert session.finish(timeout=20) == 2  # pytest's "interrupted"
+    assert "was interrupted after" in session.output
+
+
+REMOTE_WORKERS = {
+    "locust": lambda port, module: ["locust", "--worker", "-f", module, "--master-port", str(port)],
+    "worker_process": lambda port, module: [
+        sys.executable,
+        "-m",
+        "pytest_loadtest.worker_process",
+        "--master-port",
+        str(port),
+        module,
+    ],
+}
+
+
+@pytest.mark.parametrize("command", sorted(REMOTE_WORKERS))
+def test_expected_workers_started_elsewhere_with_the_documented_command(
+    pytester: pytest.Pytester, target: TargetServer, mark: str, command: str
+) -> None:
+    write_tests(
+        pytester,
+        "test_remote",
+        "HealthUser, save",
+        """
+@pytest.mark.load(HealthUser, users=2, duration=2)
+def test_remote(load_result):
+    save(load_result, "remote.json")
+""",
+    )
+    port = _free_port()
+    session = PytestProcess(
+        pytester.path,
+        ("--load-host", target.url, "--load-expect-workers", "1", "--load-master-bind-port", str(port)),
+        mark,
+    )
+    executable = str(Path(sys.executable).parent / REMOTE_WORKERS[command](port, "")[0])
+    worker = subprocess.Popen(
+        [executable, *REMOTE_WORKERS[command](port, "test_remote.py")[1:]],
+        cwd=pytester.path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        assert session.finish(timeout=60) == 0, session.output
+        assert worker.wait(timeout=15) == 0  # the master told it to quit
+    finally:
+        worker.kill()
+        worker.wait()
+    figures = json.loads((pytester.path / "remote.json").read_text())
+    [share] = figures["workers"]
+    assert (
+        share["pid"] is None
+        and share["users"] == 2
+        and share["received"] == figures["total"]["num_requests"] > 0
+    )
+
+
+def test_missing_workers_fail_with_how_many_connected(
+    pytester: pytest.Pytester, target: TargetServer
+) -> None:
+    write_tests(
+        pytester,
+        "test_alone",
+        "HealthUser",
+        """
+@pytest.mark.load(HealthUser, users=2, duration=1)
+def test_alone():
+    pass
+""",
+    )
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "--load-host", target.url, "--load-workers", "1", "--load-expect-workers", "1",
+        "--load-master-bind-port", "0", "--load-worker-timeout", "1.5",
+    )  # fmt: skip
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*test_alone: the load scenario could not run: only 1 of 2 Locust workers connected to the master at "
+            "127.0.0.1:* within 1.5s (1 local, 1 expected from elsewhere); start each remote worker with: "
+            "python -m pytest_loadtest.worker_process --master-host <this host> --master-port * <test file>*"
+        ]
+    )
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
