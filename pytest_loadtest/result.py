@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from pytest_loadtest.saturation import GeneratorCpu
 from pytest_loadtest.thresholds import Verdict
 
 TOTAL_NAME = "Aggregated"
@@ -256,6 +257,13 @@ class LoadResult:
     """Each Locust worker's share of a distributed run (empty when the scenario ran in one process)."""
     lost_workers: tuple[str, ...] = ()
     """Workers lost mid-run (exited, missed their heartbeats), described; the run stopped early on the first."""
+    generator_cpu: GeneratorCpu | None = None
+    """CPU of the busiest load-generating process over the measured window (None when not sampled)."""
+
+    @property
+    def saturated(self) -> bool:
+        """True when the generator was CPU-bound: its figures measure itself, not the target (see saturation.py)."""
+        return self.generator_cpu is not None and self.generator_cpu.saturated
 
     @property
     def partial(self) -> bool:
@@ -291,6 +299,8 @@ class LoadResult:
             "thresholds": [verdict.to_dict() for verdict in self.thresholds],
             "workers": [worker.to_dict() for worker in self.workers],
             "lost_workers": list(self.lost_workers),
+            "saturated": self.saturated,
+            "generator_cpu": self.generator_cpu.to_dict() if self.generator_cpu else None,
         }
 
     @classmethod
@@ -311,4 +321,5 @@ class LoadResult:
             thresholds=tuple(Verdict.from_dict(verdict) for verdict in data.get("thresholds", ())),
             workers=tuple(WorkerShare.from_dict(worker) for worker in data.get("workers", ())),
             lost_workers=tuple(str(worker) for worker in data.get("lost_workers", ())),
+            generator_cpu=GeneratorCpu.from_dict(data["generator_cpu"]) if data.get("generator_cpu") else None,
         )

@@ -11,13 +11,17 @@ from urllib.parse import urlsplit
 
 from pytest_loadtest.durations import as_float, parse_duration
 from pytest_loadtest.errors import LoadTestUsageError, shown
+from pytest_loadtest.evidence import DEFAULT_MIN_SAMPLES, parse_min_samples
+from pytest_loadtest.saturation import parse_flag
 from pytest_loadtest.thresholds import Threshold, parse_thresholds
 from pytest_loadtest.workers import DISTRIBUTION_PARSERS, Distribution, resolve_distribution
 
 DEFAULT_USERS = 1
 DEFAULT_DURATION = 10.0
 DEFAULT_STOP_TIMEOUT = 5.0
-MARKER_KEYWORDS = frozenset({"users", "spawn_rate", "duration", "host", "thresholds", "warmup", "workers"})
+MARKER_KEYWORDS = frozenset(
+    {"users", "spawn_rate", "duration", "host", "thresholds", "warmup", "workers", "min_samples", "allow_saturation"}
+)
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,10 @@ class Scenario:
     """Allow-list entries besides loopback (see guard.py); the engine refuses connections to any other host."""
     distribution: Distribution | None = None
     """A Locust master with workers (see workers.py); None runs the scenario in one process."""
+    min_samples: float = DEFAULT_MIN_SAMPLES
+    """Samples a threshold needs beyond its percentile; fewer make it INCONCLUSIVE (see evidence.py)."""
+    allow_saturation: bool = False
+    """Accept the figures of a CPU-bound generator instead of failing the test (see saturation.py)."""
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def to_spec(self) -> dict[str, Any]:
@@ -165,6 +173,8 @@ _PARSERS: dict[str, Callable[[object], Any]] = {
     "host": _parse_host,
     "warmup": parse_duration,
     "stop_timeout": parse_duration,
+    "min_samples": parse_min_samples,
+    "allow_saturation": parse_flag,
     **DISTRIBUTION_PARSERS,
 }
 
@@ -271,4 +281,11 @@ def resolve_scenario(
         warmup=warmup,
         stop_timeout=DEFAULT_STOP_TIMEOUT if stop_timeout is None else stop_timeout,
         distribution=resolve_distribution(lambda name: resolve_setting(name, layers, test_id)),
+        min_samples=_resolved_or(resolve_setting("min_samples", layers, test_id), DEFAULT_MIN_SAMPLES),
+        allow_saturation=_resolved_or(resolve_setting("allow_saturation", layers, test_id), False),
     )
+
+
+def _resolved_or(value: Any, default: Any) -> Any:
+    """A resolved setting, or its default when no layer set it (0 and False are settings, not gaps)."""
+    return default if value is None else value

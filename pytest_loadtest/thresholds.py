@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from pytest_loadtest.errors import LoadTestUsageError, shown
 
 if TYPE_CHECKING:
+    from pytest_loadtest.evidence import EvidenceRule
     from pytest_loadtest.result import EntryStats, LoadResult
 
 _CONDITION = re.compile(
@@ -113,10 +114,18 @@ class Threshold:
         )
 
 
+def percentile_fraction(metric: str) -> float | None:
+    """The fraction a ``pNN`` metric names (``p99.9`` -> 0.999); None for other metrics."""
+    match = _PERCENTILE.match(metric)
+    return float(match["pct"]) / 100.0 if match else None
+
+
 class Status(str, Enum):
     PASS = "pass"
     FAIL = "fail"
     NO_DATA = "no data"
+    INCONCLUSIVE = "inconclusive"
+    """Measured on too few samples to mean anything (see evidence.py); fails the test like FAIL."""
 
 
 @dataclass(frozen=True)
@@ -126,13 +135,18 @@ class Verdict:
     threshold: Threshold
     measured: float | None
     status: Status
+    samples: int | None = None
+    """Response times behind the measured value."""
+    note: str = ""
+    """Why the verdict is INCONCLUSIVE, e.g. "30 of 100 samples"."""
 
     @property
     def passed(self) -> bool:
         return self.status is Status.PASS
 
     def describe_measured(self) -> str:
-        return "-" if self.measured is None else format_value(self.threshold.kind, self.measured)
+        shown = "-" if self.measured is None else format_value(self.threshold.kind, self.measured)
+        return f"{shown} ({self.note})" if self.note else shown
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -142,15 +156,19 @@ class Verdict:
             "measured": self.measured,
             "status": self.status.value,
             "passed": self.passed,
+            "samples": self.samples,
+            "note": self.note,
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Verdict:
-        measured = data.get("measured")
+        measured, samples = data.get("measured"), data.get("samples")
         return cls(
             Threshold.from_dict(data["threshold"]),
             None if measured is None else float(measured),
             Status(data["status"]),
+            None if samples is None else int(samples),
+            str(data.get("note", "")),
         )
 
 
@@ -232,9 +250,9 @@ def parse_condition(metric: str, condition: object, where: str, scope: str | Non
 
 def measure(entry: EntryStats, metric: str) -> float:
     """The value of ``metric`` for one entry of a result."""
-    match = _PERCENTILE.match(metric)
-    if match:
-        return entry.percentile(float(match["pct"]) / 100.0)
+    fraction = percentile_fraction(metric)
+    if fraction is not None:
+        return entry.percentile(fraction)
     values: dict[str, Callable[[], float]] = {
         "avg": lambda: entry.avg,
         "min": lambda: entry.min,
@@ -248,17 +266,43 @@ def measure(entry: EntryStats, metric: str) -> float:
     return values[metric]()
 
 
-def evaluate(thresholds: Iterable[Threshold], result: LoadResult) -> tuple[Verdict, ...]:
-    """Judge every threshold against a result."""
+def evaluate(
+    thresholds: Iterable[Threshold], result: LoadResult, evidence: EvidenceRule | None = None
+) -> tuple[Verdict, ...]:
+    """Judge every threshold against a result; with ``evidence``, one judged on too few samples is INCONCLUSIVE."""
     verdicts = []
     for threshold in thresholds:
         entry = result.total if threshold.scope is None else result.find_entry(threshold.scope)
         if entry is None or (entry.num_requests == 0 and threshold.kind is not Kind.COUNT):
             verdicts.append(Verdict(threshold, None, Status.NO_DATA))
             continue
-        value = measure(entry, threshold.metric)
-        verdicts.append(Verdict(threshold, value, Status.PASS if threshold.holds_for(value) else Status.FAIL))
+        value, samples = measure(entry, threshold.metric), sum(entry.histogram.values())
+        shortfall = evidence.shortfall(threshold, entry, result.elapsed) if evidence else None
+        if shortfall:
+            verdicts.append(Verdict(threshold, value, Status.INCONCLUSIVE, samples, shortfall))
+        else:
+            status = Status.PASS if threshold.holds_for(value) else Status.FAIL
+            verdicts.append(Verdict(threshold, value, status, samples))
     return tuple(verdicts)
+
+
+def failure_headline(verdicts: Iterable[Verdict]) -> str:
+    """The first line of a threshold failure, e.g. "2 of 3 load thresholds failed, 1 inconclusive (...)"."""
+    judged = list(verdicts)
+    inconclusive = sum(v.status is Status.INCONCLUSIVE for v in judged)
+    failed = sum(not v.passed for v in judged) - inconclusive
+    total = len(judged)
+    if not inconclusive:
+        return f"{failed} of {total} load thresholds failed"
+    counted = (
+        f"{failed} of {total} load thresholds failed, {inconclusive}"
+        if failed
+        else f"{inconclusive} of {total} load thresholds"
+    )
+    return (
+        f"{counted} inconclusive (too few samples to judge: run longer or with more users, "
+        "or lower min_samples / --load-min-samples)"
+    )
 
 
 def render_table(verdicts: Iterable[Verdict]) -> str:

@@ -25,6 +25,10 @@ def load_properties(result: LoadResult) -> list[tuple[str, str]]:
     }
     if result.partial:
         figures["partial"] = "interrupted" if result.interrupted else "target unreachable"
+    if result.generator_cpu is not None:
+        figures["generator_cpu"] = result.generator_cpu.describe()
+        if result.saturated:
+            figures["saturated"] = "true"
     properties = [(PREFIX + name, value) for name, value in figures.items()]
     for verdict in result.thresholds:
         properties.append(

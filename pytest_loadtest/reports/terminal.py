@@ -29,7 +29,7 @@ def render_summary(rows: Sequence[SummaryRow]) -> str:
     table = [["test", *(title for title, _ in _COLUMNS), "verdict"]]
     for row in rows:
         cells = [_cell(key, row.figures.get(key, "-")) for _, key in _COLUMNS]
-        verdict = row.verdict + (" (partial)" if "partial" in row.figures else "")
+        verdict = row.verdict + "".join(f" ({flag})" for flag in ("partial", "saturated") if flag in row.figures)
         table.append([row.test, *cells, verdict])
     widths = [max(len(line[i]) for line in table) for i in range(len(table[0]))]
     lines = []
