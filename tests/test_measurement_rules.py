@@ -9,7 +9,14 @@ import pytest
 from pytest_loadtest.evidence import EvidenceRule, parse_min_samples, ramp_up_seconds, samples_needed
 from pytest_loadtest.result import EntryStats, LoadResult
 from pytest_loadtest.saturation import GeneratorCpu, assess, parse_flag, saturation_message
-from pytest_loadtest.thresholds import Status, Verdict, evaluate, failure_headline, parse_thresholds, render_table
+from pytest_loadtest.thresholds import (
+    Status,
+    Verdict,
+    evaluate,
+    failure_headline,
+    parse_thresholds,
+    render_table,
+)
 
 
 def entry(times: dict[float, int], window: float = 2.0) -> EntryStats:
@@ -143,7 +150,10 @@ def test_the_saturation_message_says_what_the_figures_mean_and_what_to_do() -> N
     assert message is not None
     assert message.startswith("test_x.py::test_a: the load generator was CPU-bound")
     assert "measure the generator, not the target" in message
-    assert "engine: busy 97% of the time (CPU 90% + waiting for a CPU 7%), peak 100%, at >= 90% for 85% of 2.0s" in message
+    assert (
+        "engine: busy 97% of the time (CPU 90% + waiting for a CPU 7%), peak 100%, at >= 90% for 85% of 2.0s"
+        in message
+    )
     assert "--load-workers N" in message and "fewer users" in message and "FastHttpUser" in message
     assert "--load-allow-saturation" in message
     assert saturation_message("t", cpu, allowed=True) is None
@@ -154,12 +164,16 @@ def test_saturation_flows_through_the_result_json() -> None:
     cpu = GeneratorCpu("engine", 1.0, 0.97, 0.07, 0.85, 2.0)
     loaded = LoadResult.from_dict(json.loads(json.dumps(result({10.0: 5}, cpu=cpu).to_dict())))
     assert loaded.generator_cpu == cpu and loaded.saturated
-    assert loaded.to_dict()["saturated"] is True and loaded.to_dict()["generator_cpu"]["saturated_share"] == 0.85
+    assert (
+        loaded.to_dict()["saturated"] is True and loaded.to_dict()["generator_cpu"]["saturated_share"] == 0.85
+    )
     plain = LoadResult.from_dict(result({10.0: 5}).to_dict())
     assert plain.generator_cpu is None and not plain.saturated
 
 
-@pytest.mark.parametrize(("text", "value"), [("1", True), ("yes", True), (" True ", True), ("off", False), (False, False)])
+@pytest.mark.parametrize(
+    ("text", "value"), [("1", True), ("yes", True), (" True ", True), ("off", False), (False, False)]
+)
 def test_flags_read_from_ini_and_environment(text: object, value: bool) -> None:
     assert parse_flag(text) is value
 
@@ -183,7 +197,9 @@ def bucketed(times: list[float]) -> dict[float, int]:
     ("true_ms", "condition", "status"),
     [(196.0, "<200ms", Status.PASS), (204.0, "<=200ms", Status.FAIL), (207.4, "<=208ms", Status.PASS)],
 )
-def test_thresholds_near_a_limit_judge_the_true_percentile(true_ms: float, condition: str, status: Status) -> None:
+def test_thresholds_near_a_limit_judge_the_true_percentile(
+    true_ms: float, condition: str, status: Status
+) -> None:
     """Locust's own bucketing reads 196 ms and 204 ms as 200 and 207.4 ms as 210; ours keeps 3 significant digits."""
     times = [true_ms + i / 1000 for i in range(200)]  # true_ms .. true_ms + 0.199
     verdict = evaluate(parse_thresholds({"p95": condition}, "t"), result(bucketed(times)), EvidenceRule())[0]
