@@ -125,17 +125,20 @@ class Distribution:
 
 
 def resolve_distribution(setting: Callable[[str], Any]) -> Distribution | None:
-    """The Distribution the resolved settings ask for (``setting(name)`` is None when unset); None: one process."""
-    local, remote = setting("workers") or 0, setting("expect_workers") or 0
+    """The Distribution the resolved settings ask for (``setting(name)`` is None when unset); None: one process.
+
+    Every setting is resolved, so a bad value is refused even when no worker is asked for."""
+    values = {name: setting(name) for name in DISTRIBUTION_PARSERS}
+    local, remote = values["workers"] or 0, values["expect_workers"] or 0
     if local + remote == 0:
         return None
-    port = setting("master_bind_port")
+    port = values["master_bind_port"]
     return Distribution(
         local_workers=local,
         remote_workers=remote,
-        bind_host=setting("master_bind_host") or "127.0.0.1",
+        bind_host=values["master_bind_host"] or "127.0.0.1",
         bind_port=port if port is not None else (LOCUST_MASTER_PORT if remote else 0),
-        timeout=setting("worker_timeout") or DEFAULT_WORKER_TIMEOUT,
+        timeout=values["worker_timeout"] or DEFAULT_WORKER_TIMEOUT,
     )
 
 
