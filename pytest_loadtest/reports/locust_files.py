@@ -1,0 +1,73 @@
+"""Locust's own per-scenario reports, written in the engine process (it holds the Environment): HTML and CSV.
+
+``recording(environment, directory)`` runs Locust's CSV writer and a stats-history sampler while the scenario runs,
+then writes Locust's HTML report and the final CSV rows, and redacts every file, even when the run was stopped early.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import gevent
+from locust import stats
+from locust.env import Environment
+from locust.html import get_html_report
+
+from pytest_loadtest.reports.locust_names import CSV_NAMES, CSV_PREFIX, HTML_NAME
+from pytest_loadtest.reports.redaction import Redactor
+
+HISTORY_INTERVAL = 1.0
+"""Seconds between the points of the HTML report's charts (Locust's own sampler takes one every 5 s: too few for
+short scenarios)."""
+
+
+@contextlib.contextmanager
+def recording(environment: Environment, directory: str | None, title: str) -> Iterator[None]:
+    """Record Locust's reports for the run inside the ``with`` block into ``directory`` (nothing when None)."""
+    if not directory:
+        yield
+        return
+    path = Path(directory)
+    path.mkdir(parents=True, exist_ok=True)
+    environment.locustfile = title  # shown as "Script" in Locust's HTML report
+    writer = stats.StatsCSVFileWriter(environment, stats.PERCENTILES_TO_REPORT, str(path / CSV_PREFIX))
+    greenlets: list[gevent.Greenlet[..., None]] = [
+        gevent.spawn(writer.stats_writer),
+        gevent.spawn(_sample_history, environment),
+    ]
+    try:
+        yield
+    finally:
+        gevent.killall(greenlets, block=True)
+        writer.close_files()
+        _write_final(environment, path)
+        redactor = Redactor.from_environ(os.environ)
+        for name in (HTML_NAME, *CSV_NAMES.values()):
+            redactor.file(path / name)
+
+
+def _sample_history(environment: Environment) -> None:
+    runner = environment.runner
+    assert runner is not None
+    while True:
+        gevent.sleep(HISTORY_INTERVAL)
+        if runner.state not in ("ready", "stopped"):
+            stats.update_stats_history(runner)
+
+
+def _write_final(environment: Environment, path: Path) -> None:
+    """The final figures: the stats, failures and exceptions files whole (the writer's last pass may be 1 s old)."""
+    exporter = stats.StatsCSV(environment, stats.PERCENTILES_TO_REPORT)
+    for name, write in (
+        ("stats", exporter.requests_csv),
+        ("failures", exporter.failures_csv),
+        ("exceptions", exporter.exceptions_csv),
+    ):
+        with open(path / CSV_NAMES[name], "w", newline="", encoding="utf-8") as handle:
+            write(csv.writer(handle))
+    html: str = get_html_report(environment, show_download_link=False)  # type: ignore[no-untyped-call]
+    (path / HTML_NAME).write_text(html, encoding="utf-8")
