@@ -56,7 +56,8 @@ def _run(spec: dict[str, Any], emit: Any) -> int:
     import gevent
     import locust  # noqa: F401  (patches gevent first; nothing above imported ssl or sockets)
 
-    from pytest_loadtest import client_guard, distributed, locust_run
+    from pytest_loadtest import client_guard, cpu_monitor, distributed, locust_run
+    from pytest_loadtest.reports import locust_files
 
     locust_run.install_bucketing()
     client_guard.install(spec.get("allowed_hosts", []))
@@ -81,7 +82,10 @@ def _run(spec: dict[str, Any], emit: Any) -> int:
         _watch_commands(0, run)
         gevent.signal_handler(signal.SIGINT, run.request_stop)
         gevent.signal_handler(signal.SIGTERM, run.request_stop)
-        emit({"type": "result", "result": run.run()})
+        monitor = cpu_monitor.CpuMonitor.attach(run.environment, mode)  # is the generator measuring itself?
+        with locust_files.recording(run.environment, spec.get("report_dir"), spec["test_id"]):  # even when stopped
+            figures = run.run()
+        emit({"type": "result", "result": {**figures, "generator_cpu": monitor.figures()}})
     return 0
 
 

@@ -24,6 +24,7 @@ from pytest_loadtest import thresholds as threshold_rules
 from pytest_loadtest.engine import run_scenario
 from pytest_loadtest.envfile import DEFAULT_ENV_FILE, load_env_file
 from pytest_loadtest.errors import EngineError, LoadTestUsageError, ScenarioInterrupted
+from pytest_loadtest.evidence import MIN_SAMPLES_HELP, EvidenceRule, ramp_up_seconds
 from pytest_loadtest.guard import (
     ALLOWED_HOSTS_INI,
     HostGuard,
@@ -33,8 +34,10 @@ from pytest_loadtest.guard import (
 )
 from pytest_loadtest.progress import ProgressDisplay
 from pytest_loadtest.reports.junit import figures_from_properties, load_properties
+from pytest_loadtest.reports.session import LoadReports, add_report_options, register_reports
 from pytest_loadtest.reports.terminal import SummaryRow, render_summary
 from pytest_loadtest.result import LoadResult
+from pytest_loadtest.saturation import ALLOW_SATURATION_HELP, saturation_message
 from pytest_loadtest.scenario import (
     Layer,
     Scenario,
@@ -54,15 +57,21 @@ SETTINGS_HELP = {
     "duration": "how long each scenario runs: seconds or a time string such as 30s, 5m, 1h30m",
     "host": "base URL of the target, e.g. http://127.0.0.1:8000",
     "stop_timeout": "seconds a scenario may take to stop after its duration or an interrupt (default 5)",
+    "min_samples": MIN_SAMPLES_HELP,
+    "allow_saturation": ALLOW_SATURATION_HELP,
     **DISTRIBUTION_HELP,
 }
+FLAG_SETTINGS = frozenset({"allow_saturation"})
+"""Settings given on the command line as a bare flag (--load-allow-saturation), elsewhere as true/false."""
 scenario_key = pytest.StashKey[Scenario]()
 result_key = pytest.StashKey[LoadResult]()
+reports_key = pytest.StashKey[LoadReports]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("loadtest", "load tests (pytest-loadtest)")
     _add_run_options(group, parser)
+    add_report_options(group, parser)
     group.addoption(
         "--load-env-file",
         metavar="PATH",
@@ -80,17 +89,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def _add_run_options(group: pytest.OptionGroup, parser: pytest.Parser) -> None:
     """Each run setting is an option and an ini key of the same meaning, sharing one help text."""
     for name, text in SETTINGS_HELP.items():
-        group.addoption(
-            "--load-" + name.replace("_", "-"), dest="load_" + name, metavar="VALUE", default=None, help=text
-        )
+        shape: dict[str, Any] = {"action": "store_true"} if name in FLAG_SETTINGS else {"metavar": "VALUE"}
+        option = "--load-" + name.replace("_", "-")
+        group.addoption(option, dest="load_" + name, default=None, help=text, **shape)
         parser.addini("load_" + name, text, default=None)
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        "load(*user_classes, users=, spawn_rate=, duration=, host=, thresholds=, warmup=, workers=): run a Locust load "
-        "scenario with these User classes; its thresholds pass or fail the test",
+        "load(*user_classes, users=, spawn_rate=, duration=, host=, thresholds=, warmup=, workers=, min_samples=, "
+        "allow_saturation=): run a Locust load scenario with these User classes; its thresholds pass or fail the test",
     )
     env_file = _env_file(config)
     if env_file is not None:
@@ -99,6 +108,7 @@ def pytest_configure(config: pytest.Config) -> None:
         except LoadTestUsageError as exc:
             raise pytest.UsageError(str(exc)) from None
     config.pluginmanager.register(LoadSummary(), "loadtest-summary")
+    config.stash[reports_key] = register_reports(config, scenario_key, result_key)
 
 
 def _env_file(config: pytest.Config) -> Path | None:
@@ -140,7 +150,8 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     try:
         layers = _layers(item, marker)
         scenario = resolve_scenario(item.nodeid, marker.args, marker.kwargs, layers)
-        item.stash[scenario_key] = _guarded(item.config, scenario, marker.args, setting_source("host", layers))
+        scenario = _guarded(item.config, scenario, marker.args, setting_source("host", layers))
+        item.stash[scenario_key] = item.config.stash[reports_key].prepare(scenario)
     except LoadTestUsageError as exc:
         problem = str(exc)
     else:
@@ -167,6 +178,9 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
         if isinstance(item, pytest.Function) and "load_result" in item.funcargs:
             item.funcargs["load_result"] = result
         _fail_on_verdicts(scenario, result)
+        regressed = item.config.stash[reports_key].regression(item.nodeid, result)
+        if regressed:
+            pytest.fail(regressed, pytrace=False)
     return (yield)
 
 
@@ -191,7 +205,9 @@ def _run(item: pytest.Item, scenario: Scenario) -> LoadResult:
             _write_terminal(item.config, display.finish)
     if problem:
         pytest.fail(f"{item.nodeid}: the load scenario could not run: {problem}", pytrace=False)
-    result = replace(result, thresholds=threshold_rules.evaluate(scenario.thresholds, result))
+    ramp_up = ramp_up_seconds(scenario.users, scenario.spawn_rate)
+    evidence = EvidenceRule(scenario.min_samples, ramp_up, scenario.warmup)
+    result = replace(result, thresholds=threshold_rules.evaluate(scenario.thresholds, result, evidence))
     _record(item, result)
     if result.interrupted:
         pytest.fail(
@@ -229,10 +245,13 @@ def _fail_on_verdicts(scenario: Scenario, result: LoadResult) -> None:
             f"during the load scenario:\n{shown}",
             pytrace=False,
         )
+    saturated = saturation_message(scenario.test_id, result.generator_cpu, scenario.allow_saturation)
+    if saturated:
+        table = f"\n{threshold_rules.render_table(result.thresholds)}" if result.thresholds else ""
+        pytest.fail(saturated + table, pytrace=False)
     if not result.passed:
-        failed = sum(not verdict.passed for verdict in result.thresholds)
         pytest.fail(
-            f"{scenario.test_id}: {failed} of {len(result.thresholds)} load thresholds failed\n"
+            f"{scenario.test_id}: {threshold_rules.failure_headline(result.thresholds)}\n"
             f"{threshold_rules.render_table(result.thresholds)}",
             pytrace=False,
         )
