@@ -203,7 +203,7 @@ class Cluster:
         if distribution.remote_workers:
             message += (
                 "; start each remote worker with: python -m pytest_loadtest.worker_process --master-host <this host> "
-                f"--master-port {port} <test file>  (see docs/DISTRIBUTED.md; --load-worker-timeout waits longer)"
+                f"--master-port {port} <test file>  (see 'Distributed runs' in docs/LOAD_TESTING.md; --load-worker-timeout waits longer)"
             )
         return message
 

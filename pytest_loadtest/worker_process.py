@@ -7,7 +7,8 @@ Started two ways:
   end, ``done`` (the requests it counted itself). End of stdin means the engine is gone, so the worker quits.
 - by hand, on any machine that can reach the master, for ``--load-expect-workers``:
   ``python -m pytest_loadtest.worker_process --master-host H --master-port P tests/test_x.py`` runs the User
-  classes of that file, found the way ``locust -f`` finds them.
+  classes of that file, found the way ``locust -f`` finds them, for one scenario; with ``--loop`` for every
+  scenario of the session and the next sessions, until SIGTERM.
 
 Either way it gevent-patches first (by importing Locust), buckets response times like the engine, guards hosts like
 the engine, reports to the master every second, and runs until the master tells it to quit.
@@ -28,10 +29,16 @@ REPORT_INTERVAL = 1.0
 Report = Callable[[dict[str, Any]], None]
 
 
+NO_MASTER = 3
+"""Exit status of a worker started by hand when no master answered (Locust gives up after 60 tries of 5 s)."""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.locustfile is None:
         return _run_for_engine()
+    if args.loop:
+        return _serve_scenarios(sys.argv[1:] if argv is None else list(argv))
     import locust  # noqa: F401  (patches gevent before anything opens a socket)
     from locust.util.load_locustfile import load_locustfile
 
@@ -39,8 +46,46 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not user_classes:
         print(f"{args.locustfile}: no Locust User classes found", file=sys.stderr)
         return 1
-    serve(args.master_host, args.master_port, list(user_classes.values()), args.allowed_host, _ignore)
+    try:
+        serve(args.master_host, args.master_port, list(user_classes.values()), args.allowed_host, _ignore)
+    except ConnectionError:
+        print(f"no pytest-loadtest master answered at {args.master_host}:{args.master_port}", file=sys.stderr)
+        return NO_MASTER
     return 0
+
+
+def _serve_scenarios(argv: Sequence[str]) -> int:
+    """``--loop``: one worker process per scenario, one after the other, until SIGTERM or Ctrl-C.
+
+    The master of a pytest session lives for one scenario and tells its workers to quit at the end; a fresh process
+    per scenario starts clean (gevent, Locust's global events) and connects to the next master on the same port."""
+    import signal
+    import subprocess
+
+    def stop(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    command = [
+        sys.executable,
+        "-m",
+        "pytest_loadtest.worker_process",
+        *(arg for arg in argv if arg != "--loop"),
+    ]
+    while True:
+        worker = subprocess.Popen(command)
+        try:
+            status = worker.wait()
+        except KeyboardInterrupt:
+            worker.terminate()
+            try:
+                worker.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+                worker.wait()
+            return 0
+        if status not in (0, NO_MASTER):  # a broken test module or options: repeating would not help
+            return status
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -59,6 +104,12 @@ def _parser() -> argparse.ArgumentParser:
         default=[],
         metavar="HOST",
         help="a host the users may send requests to besides loopback (repeatable; same forms as load_allowed_hosts)",
+    )
+    parser.add_argument(
+        "--loop",
+        action="store_true",
+        help="serve scenario after scenario (a session's masters, one per load test) until SIGTERM; for a "
+        "long-lived worker such as a Kubernetes Deployment",
     )
     return parser
 

@@ -26,7 +26,7 @@ spawning, and the quit handshake that collects every worker's last figures."""
 DISTRIBUTION_HELP = {
     "workers": "run each scenario on a Locust master with N local worker processes ('auto': one per available "
     "core; 0: no workers, one process)",
-    "expect_workers": "also wait for N Locust workers started elsewhere (see docs/DISTRIBUTED.md)",
+    "expect_workers": "also wait for N Locust workers started elsewhere (see 'Distributed runs' in docs/LOAD_TESTING.md)",
     "master_bind_host": "address the Locust master listens on for workers (default 127.0.0.1; a non-loopback "
     "address lets other machines connect)",
     "master_bind_port": f"port the Locust master listens on (default: a free port, or {LOCUST_MASTER_PORT} "

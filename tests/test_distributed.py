@@ -5,7 +5,9 @@ Each session's worker processes are found in the process table by a mark in thei
 
 from __future__ import annotations
 
+import itertools
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -21,9 +23,6 @@ from tests.support.target import TargetServer
 
 USERS = """
 import json
-import os
-import signal
-import time
 
 import pytest
 from locust import FastHttpUser, constant, task
@@ -35,31 +34,6 @@ class HealthUser(FastHttpUser):
     @task
     def health(self):
         self.client.get("/health")
-
-
-class _Saboteur(FastHttpUser):
-    \"\"\"Sends requests; after 1 s the second worker (index 1) does something to its own process.\"\"\"
-
-    abstract = True
-    wait_time = constant(0.01)
-    signal_to_self = None
-
-    def on_start(self):
-        self.started = time.monotonic()
-
-    @task
-    def health(self):
-        self.client.get("/health")
-        if getattr(self.environment.runner, "worker_index", -1) == 1 and time.monotonic() - self.started > 1:
-            os.kill(os.getpid(), self.signal_to_self)
-
-
-class KilledWorkerUser(_Saboteur):
-    signal_to_self = signal.SIGKILL
-
-
-class FrozenWorkerUser(_Saboteur):
-    signal_to_self = signal.SIGSTOP
 
 
 def save(load_result, name):
@@ -125,39 +99,39 @@ def test_spread(load_result):
     assert total <= hits <= total + 4
 
 
-def test_a_lost_worker_fails_the_test_within_seconds_naming_it(pytester: pytest.Pytester, mark: str) -> None:
-    """SIGKILL: the engine sees its process exit; SIGSTOP: Locust marks it missing after 3 missed heartbeats."""
-    target = TargetServer()
-    with target:
-        write_tests(
-            pytester,
-            "test_lost",
-            "FrozenWorkerUser, KilledWorkerUser",
-            """
-@pytest.mark.load(KilledWorkerUser, users=2, duration=30, workers=2)
-def test_killed():
-    pass
-
-@pytest.mark.load(FrozenWorkerUser, users=2, duration=30, workers=2)
-def test_frozen():
+@pytest.mark.parametrize(
+    ("signal_number", "how"),
+    [
+        # SIGKILL: the engine sees the process exit; SIGSTOP: alive but silent, Locust marks it missing after 3 beats
+        (signal.SIGKILL, "exited with code -9"),
+        (signal.SIGSTOP, "missed 3 heartbeats"),
+    ],
+    ids=["SIGKILL", "SIGSTOP"],
+)
+def test_a_lost_worker_fails_the_test_within_seconds_naming_it(
+    pytester: pytest.Pytester, target: TargetServer, mark: str, signal_number: int, how: str
+) -> None:
+    write_tests(
+        pytester,
+        "test_lost",
+        "HealthUser",
+        """
+@pytest.mark.load(HealthUser, users=4, duration=120)
+def test_lost():
     pass
 """,
-        )
-        started = time.monotonic()
-        result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--load-host", target.url)
-        took = time.monotonic() - started
-    result.assert_outcomes(failed=2)
-    result.stdout.fnmatch_lines(
-        [
-            "*test_killed: lost 1 Locust worker(s) during the load scenario; stopped after *s of 30s.",
-            "*- worker * (local worker *, pid *, index 1) exited with code -9 *s into the run",
-            "*partial figures *: * requests, 0 failures, * req/s, p50 * ms, p95 * ms",
-            "*test_frozen: lost 1 Locust worker(s)*",
-            "*- worker * (local worker *, pid *, index 1) missed 3 heartbeats *s into the run (hung, stopped*",
-        ]
     )
-    assert took < 25, (
-        f"two 30 s scenarios should have stopped within seconds of losing a worker, took {took:.0f}s"
+    session = PytestProcess(pytester.path, ("--load-host", target.url, "--load-workers", "2"), mark)
+    session.wait_for("[load] test_lost")  # users are running on both workers
+    victim = max(worker_processes(mark), key=lambda process: process.pid)
+    victim.send_signal(signal_number)
+    assert session.finish(timeout=30) == 1, session.output  # long before the 120 s duration
+    pytest.LineMatcher(session.output.splitlines()).fnmatch_lines(
+        [
+            "*test_lost: lost 1 Locust worker(s) during the load scenario; stopped after *s of 120s.",
+            f"*- worker * (local worker *, pid {victim.pid}, index *) {how} *s into the run*",
+            "*partial figures *: * requests, 0 failures, * req/s, p50 * ms, p95 * ms",
+        ]
     )
 
 
@@ -182,17 +156,15 @@ def test_long():
     assert "was interrupted after" in session.output
 
 
-REMOTE_WORKERS = {
-    "locust": lambda port, module: ["locust", "--worker", "-f", module, "--master-port", str(port)],
+REMOTE_WORKERS = {  # the commands docs/LOAD_TESTING.md gives for a worker started elsewhere
+    "locust": lambda port, module: [
+        "locust", "--worker", "-f", module, "--master-host", "127.0.0.1", "--master-port", str(port),
+    ],
     "worker_process": lambda port, module: [
-        sys.executable,
-        "-m",
-        "pytest_loadtest.worker_process",
-        "--master-port",
-        str(port),
+        "python", "-m", "pytest_loadtest.worker_process", "--master-host", "127.0.0.1", "--master-port", str(port),
         module,
     ],
-}
+}  # fmt: skip
 
 
 @pytest.mark.parametrize("command", sorted(REMOTE_WORKERS))
@@ -235,6 +207,95 @@ def test_remote(load_result):
         and share["users"] == 2
         and share["received"] == figures["total"]["num_requests"] > 0
     )
+
+
+def test_a_looping_worker_serves_every_scenario_of_the_session_until_sigterm(
+    pytester: pytest.Pytester, target: TargetServer, mark: str
+) -> None:
+    write_tests(
+        pytester,
+        "test_twice",
+        "HealthUser, save",
+        """
+@pytest.mark.load(HealthUser, users=2, duration=1)
+def test_first(load_result):
+    save(load_result, "first.json")
+
+@pytest.mark.load(HealthUser, users=2, duration=1)
+def test_second(load_result):
+    save(load_result, "second.json")
+""",
+    )
+    port = _free_port()
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "pytest_loadtest.worker_process", "--master-host", "127.0.0.1",
+         "--master-port", str(port), "--loop", "test_twice.py"],
+        cwd=pytester.path, env={**os.environ, MARK: mark}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        session = PytestProcess(
+            pytester.path,
+            ("--load-host", target.url, "--load-expect-workers", "1", "--load-master-bind-port", str(port)),
+            mark,
+        )
+        assert session.finish(timeout=90) == 0, session.output
+        assert worker.poll() is None  # still serving, for the next session
+        shares = [
+            json.loads((pytester.path / f"{name}.json").read_text())["workers"]
+            for name in ("first", "second")
+        ]
+        assert [len(share) for share in shares] == [1, 1] and shares[0][0]["id"] != shares[1][0]["id"]
+        worker.terminate()
+        assert worker.wait(timeout=15) == 0
+    finally:
+        worker.kill()
+        worker.wait()
+
+
+def test_xdist_spreads_load_tests_over_workers_but_never_runs_two_at_once(
+    pytester: pytest.Pytester, target: TargetServer
+) -> None:
+    """Each scenario's users log when they send; the scenarios' spans of time must not overlap."""
+    pytester.makepyfile(
+        timed_users="""
+import os, time
+from locust import FastHttpUser, constant, task
+
+class TimedUser(FastHttpUser):
+    wait_time = constant(0.02)
+
+    @task
+    def health(self):
+        with open(f"sent-{os.getpid()}.txt", "a") as log:  # one engine process per scenario
+            log.write(f"{time.time()}\\n")
+        self.client.get("/health")
+""",
+        test_spread="""
+import os, pytest
+from timed_users import TimedUser
+"""
+        + "".join(
+            f"""
+@pytest.mark.load(TimedUser, users=2, duration=1)
+def test_load_{i}():
+    with open(f"worker-{i}.txt", "w") as out:
+        out.write(os.environ["PYTEST_XDIST_WORKER"])
+"""
+            for i in range(2)  # one per xdist worker: they would run at the same time but for the lock
+        ),
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--load-host", target.url, "-n", "2")
+    result.assert_outcomes(passed=2)
+    assert {path.read_text() for path in pytester.path.glob("worker-*.txt")} == {"gw0", "gw1"}
+    spans = sorted(
+        (min(times), max(times))
+        for times in (
+            [float(line) for line in log.read_text().split()] for log in pytester.path.glob("sent-*.txt")
+        )
+    )
+    assert len(spans) == 2
+    for (_, end), (start, _) in itertools.pairwise(spans):
+        assert start > end, f"two load scenarios overlapped in time: {spans}"
 
 
 def test_missing_workers_fail_with_how_many_connected(
