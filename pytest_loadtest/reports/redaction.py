@@ -20,8 +20,8 @@ SECRET_NAME = re.compile(r"(SECRET|TOKEN|PASSWORD|PASSWD|API_?KEY|_KEY|CREDENTIA
 MIN_SECRET_LENGTH = 4
 """Shorter values are not replaced: redacting "1" or "yes" everywhere would garble reports and protect nothing."""
 
-# A quote as it appears in plain text, JSON (\"), JSON in JSON (\\\") or Jinja's tojson (\u0027)
-_Q = r"""(?:\\*["']|\\u00(?:22|27))?"""
+# A quote as it appears in plain text, CSV (""), JSON (\"), JSON in JSON (\\\") or Jinja's tojson (\u0027)
+_Q = r"""(?:\\*["']{1,2}|\\u00(?:22|27))?"""
 # a secret value, but never the marker itself (redacting twice changes nothing)
 _STOP = r"""(?!(?:(?:bearer|basic|token|digest)\s+)?\[REDACTED\])[^\s"'\\&,;<>}\])]+"""
 _PATTERNS = (

@@ -1,0 +1,249 @@
+"""Reports through real pytest sessions against a real HTTP server: files, secrets, pytest-html, baselines, xdist, Ctrl-C."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.processes import PytestProcess
+from tests.support.target import TargetServer
+
+JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjMifQ.c2lnbmF0dXJlLXZhbHVl"
+TOKEN = "tok-Zq8w3rX9-secret"
+SECRETS = ("hunter2", TOKEN, JWT, "eyJhbGci")
+
+USERS = """
+import os
+import pytest
+from locust import FastHttpUser, constant, task
+
+JWT = "JWT_VALUE"
+
+
+class HealthUser(FastHttpUser):
+    wait_time = constant(0.05)
+
+    @task
+    def health(self):
+        self.client.get("/slow?ms=" + os.environ.get("DELAY_MS", "0"), name="/slow")
+
+
+class LeakyUser(FastHttpUser):
+    \"\"\"Puts a JWT, a password and an env-file token into request names, failures and an exception.\"\"\"
+
+    wait_time = constant(0.05)
+
+    @task
+    def calls(self):
+        token = os.environ["API_TOKEN"]
+        self.client.get("/health", headers={"Authorization": "Bearer " + JWT})
+        self.client.get("/status/500?password=hunter2&key=" + token, name="/status/500?password=hunter2&key=" + token)
+        with self.client.get("/status/401", catch_response=True) as response:
+            response.failure('denied; sent Authorization: Bearer ' + JWT + ' and {"password": "hunter2"}')
+        raise RuntimeError("login failed for password=hunter2 with " + token)
+""".replace("JWT_VALUE", JWT)
+
+
+def run(pytester: pytest.Pytester, target: TargetServer, *args: str) -> pytest.RunResult:
+    return pytester.runpytest_subprocess("-p", "no:cacheprovider", "--load-host", target.url, *args)
+
+
+def session_json(directory: Path) -> dict[str, Any]:
+    return json.loads((directory / "loadtest-report.json").read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+
+
+def test_a_session_leaves_locust_reports_json_index_and_pytest_html_extras_without_secrets(
+    pytester: pytest.Pytester, target: TargetServer
+) -> None:
+    pytester.makepyfile(
+        test_reports=USERS
+        + """
+@pytest.mark.load(HealthUser, users=2, duration=2, thresholds={"p95": "<1s", "rps": ">=1"})
+def test_health():
+    pass
+
+
+@pytest.mark.load(LeakyUser, users=2, duration=2)
+def test_leaky():
+    pass
+"""
+    )
+    pytester.path.joinpath(".env.load-testing").write_text(f"API_TOKEN={TOKEN}\n", encoding="utf-8")
+    result = run(pytester, target, "--html=html/report.html", "--junitxml=junit.xml", "--load-save=first")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*load tests: 2*",
+            "load baseline 'first' saved to */.loadtest/first.json",
+            "load test reports: load_test_reports/index.html, load_test_reports/loadtest-report.json "
+            "(Locust HTML/CSV per test alongside)",
+        ]
+    )
+    reports = pytester.path / "load_test_reports"
+    document = session_json(reports)
+    assert document["schema_version"] == 1 and document["interrupted"] is False
+    assert {"python", "platform", "hostname", "packages", "git_revision"} <= set(document["environment"])
+    assert document["environment"]["packages"]["locust"]
+    tests = {test["nodeid"]: test for test in document["tests"]}
+    health, leaky = tests["test_reports.py::test_health"], tests["test_reports.py::test_leaky"]
+    assert (health["outcome"], leaky["outcome"]) == ("passed", "failed")
+    assert health["result"]["total"]["num_requests"] > 10 and health["result"]["history"]
+    assert health["parameters"]["users"] == 2 and health["parameters"]["host"] == target.url
+    assert [v["status"] for v in health["thresholds"]] == ["pass", "pass"] and not health["partial"]
+    assert "user code raised" in leaky["message"] and "[REDACTED]" in leaky["message"]
+    assert any("[REDACTED]" in error["error"] for error in leaky["errors"])
+    for record in (health, leaky):
+        assert set(record["reports"]) == {
+            "locust html",
+            "stats csv",
+            "history csv",
+            "failures csv",
+            "exceptions csv",
+        }
+        for path in record["reports"].values():
+            assert (reports / path).stat().st_size > 0, path
+    health_dir = reports / Path(health["reports"]["locust html"]).parent
+    assert "/slow" in (health_dir / "locust_stats.csv").read_text()
+    assert len((health_dir / "locust_stats_history.csv").read_text().splitlines()) >= 2  # header + a sample
+    assert "Locust" in (health_dir / "locust.html").read_text()
+    assert "RuntimeError" in (reports / leaky["reports"]["exceptions csv"]).read_text()
+    index = (reports / "index.html").read_text()
+    assert f'href="{health["reports"]["locust html"]}"' in index
+    pytest_html_page = (pytester.path / "html" / "report.html").read_text()
+    assert "lt-chart" in pytest_html_page and "lt-thresholds" in pytest_html_page
+    baseline = json.loads((pytester.path / ".loadtest" / "first.json").read_text())
+    assert set(baseline["tests"]) == set(tests)
+    written = [
+        p for base in ("load_test_reports", ".loadtest", "html") for p in (pytester.path / base).rglob("*")
+    ]
+    written += [pytester.path / "junit.xml"]
+    leaks = [
+        (str(path.relative_to(pytester.path)), secret)
+        for path in written
+        if path.is_file()
+        for secret in SECRETS
+        if secret in path.read_text(errors="replace")
+    ]
+    assert len(written) > 15 and not leaks
+    check_in_chromium(reports / "index.html", charts=2)
+
+
+def chromium() -> str:
+    found = next(filter(None, map(shutil.which, ("chromium", "chromium-browser", "google-chrome"))), None)
+    if found is None:
+        if not sys.platform.startswith("linux"):
+            pytest.skip("the report page is checked in headless Chromium on Linux only")
+        pytest.fail(
+            "chromium is not installed: apt-get install chromium (.ci/run installs it)", pytrace=False
+        )
+    return found
+
+
+def check_in_chromium(page: Path, charts: int) -> None:
+    """The page loads from disk with no console message, its script ran and every chart drew both lines."""
+    done = subprocess.run(
+        [
+            chromium(),
+            "--headless",
+            "--disable-gpu",
+            "--no-sandbox",
+            "--enable-logging=stderr",
+            "--v=0",
+            "--dump-dom",
+            page.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    console = [line for line in done.stderr.splitlines() if "CONSOLE" in line]
+    assert not console, console
+    dom = done.stdout
+    assert 'data-ready="true"' in dom
+    assert dom.count('<svg class="lt-chart"') == charts and dom.count("<polyline") == 2 * charts
+
+
+def test_a_regression_against_the_saved_baseline_fails_the_test_with_both_figures(
+    pytester: pytest.Pytester, target: TargetServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytester.makeini("[pytest]\nload_report_dir = ini_reports\n")
+    pytester.makepyfile(
+        test_base=USERS + "\n@pytest.mark.load(HealthUser, users=2, duration=1)\ndef test_slow():\n    pass\n"
+    )
+    monkeypatch.setenv("DELAY_MS", "1")
+    run(pytester, target, "--load-save", "fast").assert_outcomes(passed=1)
+    monkeypatch.setenv("DELAY_MS", "40")
+    result = run(
+        pytester, target, "--load-compare", "--load-compare-fail=p95:50%,rps:-90%", "--junitxml=j.xml"
+    )
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "test_base.py::test_slow: regressed against baseline 'fast' (saved *):",
+            "  p95: baseline * ms, current * ms, change +*% (allowed +50%)",
+            "*load tests against their baseline*",
+            "compared with baseline 'fast' (saved *)",
+            "test_base.py::test_slow*requests*",
+            "*p95*ms*ms*REGRESSED (allowed +50%)",
+        ]
+    )
+    assert "regressed against baseline" in (pytester.path / "j.xml").read_text()
+    record = session_json(pytester.path / "ini_reports")["tests"][0]
+    assert record["baseline"] == "fast"
+    assert [r["metric"] for r in record["regressions"] if r["regressed"]] == ["p95"]
+
+
+def test_under_xdist_the_controller_writes_one_report_with_every_worker_test(
+    pytester: pytest.Pytester, target: TargetServer
+) -> None:
+    pytester.makepyfile(
+        test_spread=USERS
+        + "".join(
+            f"\n@pytest.mark.load(HealthUser, users=1, duration=1)\ndef test_{n}():\n    pass\n" for n in "ab"
+        )
+    )
+    (pytester.path / "sub").mkdir()
+    result = run(pytester, target, "-n", "2", "--load-report-dir", "sub/out")
+    result.assert_outcomes(passed=2)
+    out = pytester.path / "sub" / "out"
+    nodeids = sorted(test["nodeid"] for test in session_json(out)["tests"])
+    assert nodeids == ["test_spread.py::test_a", "test_spread.py::test_b"]
+    assert len(list(out.glob("*/locust.html"))) == 2
+    result.stdout.fnmatch_lines(["load test reports: sub/out/index.html, sub/out/loadtest-report.json *"])
+
+
+def test_ctrl_c_still_writes_every_report_with_the_partial_figures(
+    pytester: pytest.Pytester, target: TargetServer
+) -> None:
+    pytester.makepyfile(
+        test_stop=USERS
+        + "\n@pytest.mark.load(HealthUser, users=2, duration=60)\ndef test_long():\n    pass\n"
+    )
+    session = PytestProcess(pytester.path, ("--load-host", target.url))
+    session.wait_for("[load] test_long")
+    session.process.send_signal(signal.SIGINT)
+    assert session.finish() == pytest.ExitCode.INTERRUPTED, session.output
+    reports = pytester.path / "load_test_reports"
+    document = session_json(reports)
+    record = document["tests"][0]
+    assert document["interrupted"] is True and record["partial"] is True and record["result"]["interrupted"]
+    assert record["result"]["total"]["num_requests"] > 0
+    assert (reports / record["reports"]["locust html"]).is_file()
+    assert "partial" in (reports / "index.html").read_text()
+
+
+def test_bad_report_options_are_usage_errors(pytester: pytest.Pytester, target: TargetServer) -> None:
+    result = run(pytester, target, "--load-compare-fail=p95:10")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["ERROR: --load-compare-fail: cannot parse 'p95:10'; expected METRIC:N% *"])
+    result = run(pytester, target, "--load-compare=missing")
+    result.stderr.fnmatch_lines(["ERROR: --load-compare: no saved baseline in *.loadtest; save one first *"])
