@@ -1,0 +1,278 @@
+"""Overhead of the plugin against plain Locust, measured in the same run.
+
+A fast loopback target (gevent WSGI with TCP_NODELAY, answering "ok") runs pinned to the last core; the generator
+runs pinned to the first. The same FastHttpUser class (no wait: the generator's own capacity is what is compared)
+runs by ``locust --headless -f file -u 50 -r 50 -t 10s`` and by a pytest session with the equivalent marked test,
+interleaved for several rounds. Printed: requests/s of each (requests counted / the scenario's duration, for both:
+Locust's own CSV figure divides by the time since its stats were last reset instead), the plugin / plain ratio per round and overall (goal
+>= 0.97), then the fixed cost per load test: a session of several 1-second scenarios, each test's JUnit time minus
+its scenario's duration (goal < 0.3 s), with where that time goes.
+
+    .venv/bin/python benchmarks/overhead.py                       # 3 rounds of 10 s, 50 users
+    .venv/bin/python benchmarks/overhead.py --rounds 5 --duration 20 --users 50 --json
+
+The plugin's run passes --load-allow-saturation: 50 users without waits saturate one core by design here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+TARGET = """
+import socket, sys
+from gevent import monkey
+
+monkey.patch_all()
+from gevent.pywsgi import WSGIServer
+
+
+class NoDelay(WSGIServer):
+    def handle(self, sock, address):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        super().handle(sock, address)
+
+
+def app(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "2")])
+    return [b"ok"]
+
+
+server = NoDelay(("127.0.0.1", 0), app, log=None)
+server.start()
+print(server.server_port, flush=True)
+server.serve_forever()
+"""
+USERS = """
+from locust import FastHttpUser, constant, task
+
+
+class Fast(FastHttpUser):
+    @task
+    def root(self):
+        self.client.get("/")
+
+
+class Light(FastHttpUser):
+    wait_time = constant(0.1)
+
+    @task
+    def root(self):
+        self.client.get("/")
+"""
+LOAD_TEST = """
+import pytest
+from users import Fast
+
+
+@pytest.mark.load(Fast, users={users}, spawn_rate={users}, duration={duration})
+def test_overhead():
+    pass
+"""
+FIXED_COST_TESTS = """
+import pytest
+from users import Light
+
+
+@pytest.mark.parametrize("n", range({count}))
+@pytest.mark.load(Light, users=2, duration=1)
+def test_fixed(n):
+    pass
+"""
+
+
+def cores() -> tuple[set[int], set[int]]:
+    """(generator cores, target cores): first and last available core; all of them on a single-core machine."""
+    available = sorted(os.sched_getaffinity(0))
+    if len(available) < 2:
+        return set(available), set(available)
+    return {available[0]}, {available[-1]}
+
+
+@contextmanager
+def target(on: set[int]) -> Iterator[str]:
+    process = subprocess.Popen(
+        [PYTHON, "-c", TARGET],
+        stdout=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: os.sched_setaffinity(0, on),
+    )
+    try:
+        assert process.stdout is not None
+        yield f"http://127.0.0.1:{process.stdout.readline().strip()}"
+    finally:
+        process.terminate()
+        process.wait(5)
+
+
+def pinned(on: set[int]) -> Any:
+    return lambda: os.sched_setaffinity(0, on)
+
+
+def plain_locust(work: Path, host: str, users: int, duration: float, on: set[int]) -> dict[str, float]:
+    prefix = work / "plain"
+    command = [
+        PYTHON, "-m", "locust", "--headless", "-f", str(work / "users.py"), "Fast", "-u", str(users),
+        "-r", str(users), "-t", f"{duration:g}s", "--host", host, "--csv", str(prefix), "--only-summary",
+        "--loglevel", "WARNING",
+    ]  # fmt: skip
+    started = time.monotonic()
+    subprocess.run(command, cwd=work, capture_output=True, check=True, preexec_fn=pinned(on))
+    wall = time.monotonic() - started
+    with open(f"{prefix}_stats.csv") as source:
+        total = next(row for row in csv.DictReader(source) if row["Name"] == "Aggregated")
+    requests = int(total["Request Count"])
+    return {
+        "requests": requests,
+        "rps": requests / duration,
+        "locust_rps": float(total["Requests/s"]),
+        "wall": wall,
+    }
+
+
+def plugin(work: Path, host: str, users: int, duration: float, on: set[int]) -> dict[str, float]:
+    (work / "test_overhead.py").write_text(LOAD_TEST.format(users=users, duration=duration))
+    junit = work / "overhead.xml"
+    started = time.monotonic()
+    session(
+        work, ["test_overhead.py", "--load-host", host, "--load-allow-saturation", f"--junitxml={junit}"], on
+    )
+    wall = time.monotonic() - started
+    case = ET.parse(junit).getroot().find(".//testcase")
+    assert case is not None
+    properties = {p.get("name"): p.get("value") for p in case.iter("property")}
+    requests = int(properties["load.requests"])
+    return {
+        "requests": requests,
+        "rps": requests / duration,
+        "plugin_rps": float(properties["load.rps"]),
+        "wall": wall,
+    }
+
+
+def session(work: Path, args: list[str], on: set[int]) -> None:
+    command = [PYTHON, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-p", "no:randomly", *args]
+    run = subprocess.run(
+        command, cwd=work, capture_output=True, text=True, preexec_fn=pinned(on), check=False
+    )
+    if run.returncode != 0:
+        raise SystemExit(
+            f"the pytest session failed (exit {run.returncode}):\n{run.stdout[-3000:]}{run.stderr[-2000:]}"
+        )
+
+
+def fixed_cost(work: Path, host: str, count: int, on: set[int]) -> dict[str, Any]:
+    """Each 1-second test's JUnit time (setup + call + teardown) minus its 1 s scenario; the session's wall time."""
+    (work / "test_fixed.py").write_text(FIXED_COST_TESTS.format(count=count))
+    junit = work / "fixed.xml"
+    started = time.monotonic()
+    session(work, ["test_fixed.py", "--load-host", host, f"--junitxml={junit}"], on)
+    wall = time.monotonic() - started
+    per_test = [float(case.get("time", 0)) - 1.0 for case in ET.parse(junit).getroot().iter("testcase")]
+    return {
+        "tests": count,
+        "per_test": [round(cost, 3) for cost in per_test],
+        "median": statistics.median(per_test),
+        "session_wall": wall,
+        "session_overhead": wall - count * 1.0,
+        "breakdown": breakdown(on),
+    }
+
+
+def breakdown(on: set[int]) -> dict[str, float]:
+    """Where a scenario's fixed cost goes: a fresh interpreter, and importing Locust in one (gevent patching)."""
+
+    def seconds(code: str) -> float:
+        runs = []
+        for _ in range(3):
+            started = time.monotonic()
+            subprocess.run([PYTHON, "-c", code], check=True, preexec_fn=pinned(on), capture_output=True)
+            runs.append(time.monotonic() - started)
+        return min(runs)
+
+    bare = seconds("pass")
+    with_locust = seconds("import locust")
+    engine = seconds(
+        "import locust; from pytest_loadtest import locust_run, distributed, client_guard, cpu_monitor"
+    )
+    return {
+        "interpreter": bare,
+        "import_locust": with_locust - bare,
+        "import_engine_modules": engine - with_locust,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds per scenario")
+    parser.add_argument("--users", type=int, default=50)
+    parser.add_argument("--fixed-tests", type=int, default=5, help="1-second tests for the fixed cost")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    generator_cores, target_cores = cores()
+    rounds = []
+    with tempfile.TemporaryDirectory() as directory, target(target_cores) as host:
+        work = Path(directory)
+        (work / "users.py").write_text(USERS)
+        for number in range(1, args.rounds + 1):
+            plain = plain_locust(work, host, args.users, args.duration, generator_cores)
+            embedded = plugin(work, host, args.users, args.duration, generator_cores)
+            rounds.append(
+                {"round": number, "plain": plain, "plugin": embedded, "ratio": embedded["rps"] / plain["rps"]}
+            )
+            if not args.json:
+                print(
+                    f"round {number}: plain locust {plain['rps']:8.1f} req/s   plugin {embedded['rps']:8.1f} req/s   "
+                    f"ratio {embedded['rps'] / plain['rps']:.3f}"
+                )
+        fixed = fixed_cost(work, host, args.fixed_tests, generator_cores)
+    plain_rps = statistics.mean(r["plain"]["rps"] for r in rounds)
+    plugin_rps = statistics.mean(r["plugin"]["rps"] for r in rounds)
+    figures = {
+        "users": args.users,
+        "duration": args.duration,
+        "generator_cores": sorted(generator_cores),
+        "target_cores": sorted(target_cores),
+        "rounds": rounds,
+        "plain_rps": plain_rps,
+        "plugin_rps": plugin_rps,
+        "ratio": plugin_rps / plain_rps,
+        "fixed_cost": fixed,
+    }
+    if args.json:
+        print(json.dumps(figures, indent=2))
+        return 0
+    print(
+        f"mean over {args.rounds} rounds: plain {plain_rps:.1f} req/s, plugin {plugin_rps:.1f} req/s, ratio {plugin_rps / plain_rps:.3f}"
+    )
+    print(
+        f"fixed cost per load test ({fixed['tests']} tests of 1 s): median {fixed['median']:.3f} s "
+        f"(each: {', '.join(f'{c:.2f}' for c in fixed['per_test'])}); session wall {fixed['session_wall']:.1f} s"
+    )
+    parts = fixed["breakdown"]
+    print(
+        f"  of which: a fresh interpreter {parts['interpreter']:.3f} s, import locust {parts['import_locust']:.3f} s, "
+        f"the engine's own modules {parts['import_engine_modules']:.3f} s"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
