@@ -131,7 +131,9 @@ def plain_locust(work: Path, host: str, users: int, duration: float, on: set[int
         "--loglevel", "WARNING",
     ]  # fmt: skip
     started = time.monotonic()
-    subprocess.run(command, cwd=work, capture_output=True, check=True, preexec_fn=pinned(on))
+    subprocess.run(
+        command, cwd=work, capture_output=True, stdin=subprocess.DEVNULL, check=True, preexec_fn=pinned(on)
+    )
     wall = time.monotonic() - started
     with open(f"{prefix}_stats.csv") as source:
         total = next(row for row in csv.DictReader(source) if row["Name"] == "Aggregated")
@@ -167,7 +169,13 @@ def plugin(work: Path, host: str, users: int, duration: float, on: set[int]) -> 
 def session(work: Path, args: list[str], on: set[int]) -> None:
     command = [PYTHON, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-p", "no:randomly", *args]
     run = subprocess.run(
-        command, cwd=work, capture_output=True, text=True, preexec_fn=pinned(on), check=False
+        command,
+        cwd=work,
+        capture_output=True,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        preexec_fn=pinned(on),
+        check=False,
     )
     if run.returncode != 0:
         raise SystemExit(
@@ -232,8 +240,11 @@ def main() -> int:
         work = Path(directory)
         (work / "users.py").write_text(USERS)
         for number in range(1, args.rounds + 1):
-            plain = plain_locust(work, host, args.users, args.duration, generator_cores)
-            embedded = plugin(work, host, args.users, args.duration, generator_cores)
+            runs = (
+                [plain_locust, plugin] if number % 2 else [plugin, plain_locust]
+            )  # alternate who goes first
+            measured = {run: run(work, host, args.users, args.duration, generator_cores) for run in runs}
+            plain, embedded = measured[plain_locust], measured[plugin]
             rounds.append(
                 {"round": number, "plain": plain, "plugin": embedded, "ratio": embedded["rps"] / plain["rps"]}
             )
