@@ -7,6 +7,7 @@ from pytest_loadtest.engine import run_scenario
 from pytest_loadtest.errors import EngineError, LoadTestUsageError, ScenarioInterrupted
 from pytest_loadtest.result import EntryStats, ErrorCount, LoadResult, ProgressPoint, UserException
 from pytest_loadtest.scenario import Scenario, UserClassRef
+from pytest_loadtest.shared_values import load_value, load_values
 from pytest_loadtest.thresholds import Status, Threshold, Verdict, evaluate, parse_thresholds, render_table
 
 __all__ = [
@@ -24,6 +25,8 @@ __all__ = [
     "UserException",
     "Verdict",
     "evaluate",
+    "load_value",
+    "load_values",
     "parse_thresholds",
     "render_table",
     "run_scenario",

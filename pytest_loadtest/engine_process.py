@@ -56,7 +56,7 @@ def _run(spec: dict[str, Any], emit: Any) -> int:
     import gevent
     import locust  # noqa: F401  (patches gevent first; nothing above imported ssl or sockets)
 
-    from pytest_loadtest import client_guard, cpu_monitor, distributed, locust_run
+    from pytest_loadtest import client_guard, cpu_monitor, distributed, locust_run, sharing
     from pytest_loadtest.reports import locust_files
 
     locust_run.install_bucketing()
@@ -79,13 +79,14 @@ def _run(spec: dict[str, Any], emit: Any) -> int:
         except distributed.WorkersError as exc:
             emit({"type": "error", "kind": "workers", "message": str(exc)})
             return 1
+        shared = sharing.share(run.environment, run.runner, spec)  # fixture values, arrival rate
         _watch_commands(0, run)
         gevent.signal_handler(signal.SIGINT, run.request_stop)
         gevent.signal_handler(signal.SIGTERM, run.request_stop)
         monitor = cpu_monitor.CpuMonitor.attach(run.environment, mode)  # is the generator measuring itself?
         with locust_files.recording(run.environment, spec.get("report_dir"), spec["test_id"]):  # even when stopped
             figures = run.run()
-        emit({"type": "result", "result": {**figures, "generator_cpu": monitor.figures()}})
+        emit({"type": "result", "result": {**figures, **shared.figures(), "generator_cpu": monitor.figures()}})
     return 0
 
 

@@ -24,6 +24,7 @@ from locust.env import Environment
 from locust.runners import Runner
 from locust.stats import StatsEntry, calculate_response_time_percentile, diff_response_time_dicts
 
+from pytest_loadtest import body_task, shapes
 from pytest_loadtest.result import TOTAL_NAME
 
 Emit = Callable[[dict[str, Any]], None]
@@ -68,6 +69,8 @@ def load_user_class(ref: Mapping[str, Any]) -> type[User]:
         obj = getattr(obj, part, None)
         if obj is None:
             raise UserClassImportError(f"module {module_name!r} has no attribute {qualname!r}")
+    if ref.get("body"):  # a test function run as the task
+        return body_task.user_class(obj, ref["body"])
     return obj  # type: ignore[no-any-return]
 
 
@@ -126,7 +129,10 @@ class LocustRun:
         self.emit = emit
         self.mode = mode or LocalMode()
         self.environment = Environment(
-            user_classes=list(user_classes), host=spec["host"], events=locust.events
+            user_classes=list(user_classes),
+            host=spec["host"],
+            events=locust.events,
+            shape_class=shapes.shape_for(spec),
         )
         self.runner: Runner = self.mode.create_runner(self.environment, lambda: self.request_stop(interrupted=False))
         self._done = gevent.event.Event()
@@ -149,7 +155,7 @@ class LocustRun:
         started = time.monotonic()
         self._measure_start = started
         self.emit({"type": "started"})  # the parent's deadline now becomes duration + stop timeout
-        self.runner.start(spec["users"], spawn_rate=spec["spawn_rate"])
+        stages = shapes.start_users(self.runner, self.environment, spec)  # a profile's stages, else all users
         timers = [gevent.spawn_later(spec["duration"], self._done.set), gevent.spawn(self._tick, started)]
         if spec["warmup"] > 0:
             timers.append(gevent.spawn_later(spec["warmup"], self._end_warmup))
@@ -158,7 +164,10 @@ class LocustRun:
         gevent.killall(timers, block=True)
         self._stop_runner()
         events.quitting.fire(environment=self.environment)
-        return self._snapshot(stopped - self._measure_start)
+        return {
+            **self._snapshot(stopped - self._measure_start),
+            **({"stages": stages.figures()} if stages else {}),
+        }
 
     def _end_warmup(self) -> None:
         self.environment.events.reset_stats.fire()  # as Locust's web UI does, so listeners reset their own counts

@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 from pytest_loadtest import thresholds as threshold_rules
+from pytest_loadtest.body_task import describe_body, require_host
 from pytest_loadtest.engine import run_scenario
 from pytest_loadtest.envfile import DEFAULT_ENV_FILE, load_env_file
 from pytest_loadtest.errors import EngineError, LoadTestUsageError, ScenarioInterrupted
@@ -32,6 +33,15 @@ from pytest_loadtest.guard import (
     refusal_message,
     scenario_targets,
 )
+from pytest_loadtest.profiles import (
+    DEFAULT_PROFILES_FILE,
+    PROFILE_HELP,
+    PROFILES_FILE_HELP,
+    Profile,
+    chosen_name,
+    select_profile,
+    with_stages,
+)
 from pytest_loadtest.progress import ProgressDisplay
 from pytest_loadtest.reports.junit import figures_from_properties, load_properties
 from pytest_loadtest.reports.session import LoadReports, add_report_options, register_reports
@@ -41,6 +51,7 @@ from pytest_loadtest.saturation import ALLOW_SATURATION_HELP, saturation_message
 from pytest_loadtest.scenario import (
     Layer,
     Scenario,
+    UserClassRef,
     command_line_layer,
     environment_layer,
     ini_layer,
@@ -49,6 +60,8 @@ from pytest_loadtest.scenario import (
     setting_source,
 )
 from pytest_loadtest.serial import current_run_id, one_scenario_at_a_time
+from pytest_loadtest.shared_values import collect, value_names
+from pytest_loadtest.stages import describe, judge_stages, stage_properties
 from pytest_loadtest.workers import DISTRIBUTION_HELP, lost_workers_message
 
 SETTINGS_HELP = {
@@ -66,12 +79,17 @@ FLAG_SETTINGS = frozenset({"allow_saturation"})
 scenario_key = pytest.StashKey[Scenario]()
 result_key = pytest.StashKey[LoadResult]()
 reports_key = pytest.StashKey[LoadReports]()
+values_key = pytest.StashKey[tuple[str, ...]]()
+profile_key = pytest.StashKey[Profile | None]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("loadtest", "load tests (pytest-loadtest)")
     _add_run_options(group, parser)
     add_report_options(group, parser)
+    group.addoption("--load-profile", dest="load_profile", metavar="NAME", default=None, help=PROFILE_HELP)
+    parser.addini("load_profile", PROFILE_HELP, default=None)
+    parser.addini("load_profiles_file", PROFILES_FILE_HELP, default=None)
     group.addoption(
         "--load-env-file",
         metavar="PATH",
@@ -99,7 +117,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         "load(*user_classes, users=, spawn_rate=, duration=, host=, thresholds=, warmup=, workers=, min_samples=, "
-        "allow_saturation=): run a Locust load scenario with these User classes; its thresholds pass or fail the test",
+        "allow_saturation=, rate=, values=): run a Locust load scenario with these User classes (none: the test "
+        "function, taking fastsession or session, is the task); its thresholds pass or fail the test",
     )
     env_file = _env_file(config)
     if env_file is not None:
@@ -107,6 +126,7 @@ def pytest_configure(config: pytest.Config) -> None:
             load_env_file(env_file)
         except LoadTestUsageError as exc:
             raise pytest.UsageError(str(exc)) from None
+    config.stash[profile_key] = _chosen_profile(config)
     config.pluginmanager.register(LoadSummary(), "loadtest-summary")
     config.stash[reports_key] = register_reports(config, scenario_key, result_key)
 
@@ -122,11 +142,38 @@ def _env_file(config: pytest.Config) -> Path | None:
     return default if default.is_file() else None
 
 
+def _chosen_profile(config: pytest.Config) -> Profile | None:
+    """The profile named by --load-profile > LOAD_PROFILE > ini load_profile (see profiles.py), or None."""
+    chosen = chosen_name(
+        [
+            (config.getoption("load_profile"), "--load-profile"),
+            (os.environ.get("LOAD_PROFILE"), "LOAD_PROFILE in the environment"),
+            (config.getini("load_profile"), "load_profile in the ini file"),
+        ]
+    )
+    if chosen is None:
+        return None
+    given = config.getini("load_profiles_file")
+    path = config.rootpath / (given or DEFAULT_PROFILES_FILE)
+    try:
+        if given and not path.is_file():
+            raise LoadTestUsageError(f"load_profiles_file: no such file: {path}")
+        return select_profile(*chosen, path if path.is_file() else None, frozenset(SETTINGS_HELP))
+    except LoadTestUsageError as exc:
+        raise pytest.UsageError(str(exc)) from None
+
+
+def _command_line(config: pytest.Config) -> dict[str, object]:
+    return {name: config.getoption("load_" + name) for name in SETTINGS_HELP}
+
+
 def _layers(item: pytest.Item, marker: pytest.Mark) -> list[Layer]:
-    """Precedence, highest first: command line > marker > environment > ini > built-in default."""
+    """Precedence, highest first: command line > profile > marker > environment > ini > built-in default."""
     config = item.config
+    profile = config.stash[profile_key]
     return [
-        command_line_layer({name: config.getoption("load_" + name) for name in SETTINGS_HELP}),
+        command_line_layer(_command_line(config)),
+        *([profile.layer()] if profile else []),
         marker_layer(item.nodeid, marker.kwargs),
         environment_layer(os.environ),
         ini_layer({name: config.getini("load_" + name) for name in SETTINGS_HELP}),
@@ -149,7 +196,12 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         return
     try:
         layers = _layers(item, marker)
-        scenario = resolve_scenario(item.nodeid, marker.args, marker.kwargs, layers)
+        body = _body(item, marker)
+        scenario = resolve_scenario(item.nodeid, marker.args, marker.kwargs, layers, body=body)
+        if body is not None:
+            require_host(item.nodeid, scenario.host)
+        item.stash[values_key] = _value_names(item, marker, body)
+        scenario = with_stages(scenario, item.config.stash[profile_key], _command_line(item.config))
         scenario = _guarded(item.config, scenario, marker.args, setting_source("host", layers))
         item.stash[scenario_key] = item.config.stash[reports_key].prepare(scenario)
     except LoadTestUsageError as exc:
@@ -157,6 +209,39 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     else:
         return
     pytest.fail(f"pytest-loadtest usage error: {problem}", pytrace=False)
+
+
+def _body(item: pytest.Item, marker: pytest.Mark) -> UserClassRef | None:
+    """A load marker without User classes runs the test function itself as the task (see body_task.py)."""
+    if marker.args or not isinstance(item, pytest.Function):
+        return None
+    return replace(UserClassRef.of(item.obj), body=describe_body(item.nodeid, item.obj))
+
+
+def _value_names(item: pytest.Item, marker: pytest.Mark, body: UserClassRef | None) -> tuple[str, ...]:
+    """Fixtures whose values go to the users: the marker's ``values=`` and the parameters of a body task."""
+    named = value_names(item.nodeid, marker.kwargs.get("values"), getattr(item, "fixturenames", ()))
+    return tuple(dict.fromkeys([*named, *(body.body["values"] if body and body.body else ())]))
+
+
+def _with_values(item: pytest.Item, scenario: Scenario) -> Scenario:
+    """The scenario with its fixtures' values, taken now that the fixtures are set up (see shared_values.py)."""
+    names = item.stash.get(values_key, ())
+    if not names:
+        return scenario
+    try:
+        values = collect(item.nodeid, names, getattr(item, "funcargs", {}))
+    except LoadTestUsageError as exc:
+        problem = str(exc)
+    else:
+        return replace(scenario, extra={**scenario.extra, "values": values})
+    pytest.fail(f"pytest-loadtest usage error: {problem}", pytrace=False)
+
+
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
+    """A test body that the load scenario ran as its task is not run again as a plain test."""
+    scenario = pyfuncitem.stash.get(scenario_key, None)
+    return True if scenario is not None and scenario.user_classes[0].body else None
 
 
 def _guarded(
@@ -174,6 +259,7 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
     """Run the scenario after every fixture of the test is set up, then the test body with its result."""
     scenario = item.stash.get(scenario_key, None)
     if scenario is not None:
+        scenario = _with_values(item, scenario)
         result = _run(item, scenario)
         if isinstance(item, pytest.Function) and "load_result" in item.funcargs:
             item.funcargs["load_result"] = result
@@ -209,6 +295,9 @@ def _run(item: pytest.Item, scenario: Scenario) -> LoadResult:
     evidence = EvidenceRule(scenario.min_samples, ramp_up, scenario.warmup)
     result = replace(result, thresholds=threshold_rules.evaluate(scenario.thresholds, result, evidence))
     _record(item, result)
+    item.user_properties.extend(
+        stage_properties(judge_stages(scenario.thresholds, result, scenario.min_samples))
+    )
     if result.interrupted:
         pytest.fail(
             f"{item.nodeid}: the load scenario was interrupted after {result.elapsed:.1f}s of "
@@ -248,13 +337,19 @@ def _fail_on_verdicts(scenario: Scenario, result: LoadResult) -> None:
     saturated = saturation_message(scenario.test_id, result.generator_cpu, scenario.allow_saturation)
     if saturated:
         table = f"\n{threshold_rules.render_table(result.thresholds)}" if result.thresholds else ""
-        pytest.fail(saturated + table, pytrace=False)
+        pytest.fail(saturated + table + _stages_text(scenario, result), pytrace=False)
     if not result.passed:
         pytest.fail(
             f"{scenario.test_id}: {threshold_rules.failure_headline(result.thresholds)}\n"
-            f"{threshold_rules.render_table(result.thresholds)}",
+            f"{threshold_rules.render_table(result.thresholds)}{_stages_text(scenario, result)}",
             pytrace=False,
         )
+
+
+def _stages_text(scenario: Scenario, result: LoadResult) -> str:
+    """For a staged run (stress, spike): each stage's figures and the breaking point."""
+    text = describe(judge_stages(scenario.thresholds, result, scenario.min_samples))
+    return f"\n{text}" if text else ""
 
 
 def _progress_display(item: pytest.Item, scenario: Scenario) -> ProgressDisplay | None:

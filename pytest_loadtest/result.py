@@ -128,6 +128,37 @@ def merge_entries(name: str, entries: Iterable[EntryStats]) -> EntryStats:
 
 
 @dataclass(frozen=True)
+class StageFigures:
+    """What one stage of a staged load shape measured (see profiles.py and stages.py)."""
+
+    number: int
+    users: int
+    start: float
+    """Seconds from the start of the run."""
+    end: float
+    total: EntryStats
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "number": self.number,
+            "users": self.users,
+            "start": self.start,
+            "end": self.end,
+            "total": self.total.to_dict(),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> StageFigures:
+        return cls(
+            int(data["number"]),
+            int(data["users"]),
+            float(data["start"]),
+            float(data["end"]),
+            EntryStats.from_dict(data["total"]),
+        )
+
+
+@dataclass(frozen=True)
 class ErrorCount:
     """One distinct error (``method``, ``name``, ``error`` text) and how often it occurred."""
 
@@ -259,6 +290,12 @@ class LoadResult:
     """Workers lost mid-run (exited, missed their heartbeats), described; the run stopped early on the first."""
     generator_cpu: GeneratorCpu | None = None
     """CPU of the busiest load-generating process over the measured window (None when not sampled)."""
+    stages: tuple[StageFigures, ...] = ()
+    """Per-stage figures of a staged run (a profile with stages); empty for a flat run."""
+    iterations: int | None = None
+    """Open model (``rate=``): iterations started on schedule; None in the closed model."""
+    dropped_iterations: int | None = None
+    """Open model: iterations due when no user was free, so never started (see arrival.py)."""
 
     @property
     def saturated(self) -> bool:
@@ -301,6 +338,9 @@ class LoadResult:
             "lost_workers": list(self.lost_workers),
             "saturated": self.saturated,
             "generator_cpu": self.generator_cpu.to_dict() if self.generator_cpu else None,
+            "stages": [stage.to_dict() for stage in self.stages],
+            "iterations": self.iterations,
+            "dropped_iterations": self.dropped_iterations,
         }
 
     @classmethod
@@ -322,4 +362,7 @@ class LoadResult:
             workers=tuple(WorkerShare.from_dict(worker) for worker in data.get("workers", ())),
             lost_workers=tuple(str(worker) for worker in data.get("lost_workers", ())),
             generator_cpu=GeneratorCpu.from_dict(data["generator_cpu"]) if data.get("generator_cpu") else None,
+            stages=tuple(StageFigures.from_dict(stage) for stage in data.get("stages", ())),
+            iterations=data.get("iterations"),
+            dropped_iterations=data.get("dropped_iterations"),
         )

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 from pytest_loadtest.durations import as_float, parse_duration
 from pytest_loadtest.errors import LoadTestUsageError, shown
 from pytest_loadtest.evidence import DEFAULT_MIN_SAMPLES, parse_min_samples
+from pytest_loadtest.rate import parse_rate
 from pytest_loadtest.saturation import parse_flag
 from pytest_loadtest.thresholds import Threshold, parse_thresholds
 from pytest_loadtest.workers import DISTRIBUTION_PARSERS, Distribution, resolve_distribution
@@ -21,6 +22,7 @@ DEFAULT_DURATION = 10.0
 DEFAULT_STOP_TIMEOUT = 5.0
 MARKER_KEYWORDS = frozenset(
     {"users", "spawn_rate", "duration", "host", "thresholds", "warmup", "workers", "min_samples", "allow_saturation"}
+    | {"rate", "values"}
 )
 
 
@@ -31,6 +33,8 @@ class UserClassRef:
     module: str
     qualname: str
     path: str | None
+    body: Mapping[str, Any] | None = None
+    """Set when the reference is a test function run as the task (see body_task.py), not a User class."""
 
     @classmethod
     def of(cls, user_class: type) -> UserClassRef:
@@ -41,7 +45,8 @@ class UserClassRef:
         return cls(user_class.__module__, user_class.__qualname__, path)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"module": self.module, "qualname": self.qualname, "path": self.path}
+        ref = {"module": self.module, "qualname": self.qualname, "path": self.path}
+        return {**ref, "body": self.body} if self.body else ref
 
 
 @dataclass(frozen=True)
@@ -65,6 +70,8 @@ class Scenario:
     """Samples a threshold needs beyond its percentile; fewer make it INCONCLUSIVE (see evidence.py)."""
     allow_saturation: bool = False
     """Accept the figures of a CPU-bound generator instead of failing the test (see saturation.py)."""
+    rate: float | None = None
+    """Iterations started per second (the open model, see rate.py and arrival.py); None: the closed model."""
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def to_spec(self) -> dict[str, Any]:
@@ -80,6 +87,7 @@ class Scenario:
             "stop_timeout": self.stop_timeout,
             "allowed_hosts": list(self.allowed_hosts),
             "distribution": self.distribution.to_dict() if self.distribution else None,
+            "rate": self.rate,
             **self.extra,
         }
 
@@ -254,10 +262,12 @@ def resolve_scenario(
     marker_kwargs: Mapping[str, object],
     layers: Sequence[Layer],
     default_host: str | None = None,
+    body: UserClassRef | None = None,
 ) -> Scenario:
-    """Build a validated Scenario; ``layers`` are in precedence order and include the marker's own layer."""
+    """Build a validated Scenario; ``layers`` are in precedence order and include the marker's own layer;
+    ``body`` is the test function run as the task when the marker names no User class (see body_task.py)."""
     check_marker_keywords(test_id, marker_kwargs)
-    refs = check_user_classes(test_id, user_classes)
+    refs = (body,) if body else check_user_classes(test_id, user_classes)
     users = resolve_setting("users", layers, test_id) or DEFAULT_USERS
     duration = resolve_setting("duration", layers, test_id) or DEFAULT_DURATION
     warmup = resolve_setting("warmup", layers, test_id) or 0.0
@@ -283,6 +293,7 @@ def resolve_scenario(
         distribution=resolve_distribution(lambda name: resolve_setting(name, layers, test_id)),
         min_samples=_resolved_or(resolve_setting("min_samples", layers, test_id), DEFAULT_MIN_SAMPLES),
         allow_saturation=_resolved_or(resolve_setting("allow_saturation", layers, test_id), False),
+        rate=parse_rate(test_id, marker_kwargs.get("rate")),
     )
 
 

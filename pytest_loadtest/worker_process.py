@@ -152,7 +152,7 @@ def serve(
     import locust.runners
     from locust.env import Environment
 
-    from pytest_loadtest import client_guard, locust_run
+    from pytest_loadtest import client_guard, locust_run, sharing
 
     locust_run.install_bucketing()
     client_guard.install(allowed_hosts)
@@ -167,6 +167,7 @@ def serve(
     if quit_on_eof:
         _quit_on_eof(environment)
     runner = environment.create_worker_runner(master_host, master_port)
+    sharing.receive(environment, runner)  # before anything yields: the master sends values and rate at once
     report({"type": "connected", "client_id": runner.client_id, "pid": os.getpid()})
     runner.greenlet.join()
     # Tells the master this worker quit; it follows the last stats report on the same connection, so once the master

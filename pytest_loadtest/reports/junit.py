@@ -23,6 +23,9 @@ def load_properties(result: LoadResult) -> list[tuple[str, str]]:
         "p95": _number(total.percentile(0.95)),
         "p99": _number(total.percentile(0.99)),
     }
+    if result.iterations is not None:  # the open model (rate=): iterations started and dropped
+        figures["iterations"] = str(result.iterations)
+        figures["dropped_iterations"] = str(result.dropped_iterations or 0)
     if result.partial:
         figures["partial"] = "interrupted" if result.interrupted else "target unreachable"
     if result.generator_cpu is not None:

@@ -30,6 +30,8 @@ def render_summary(rows: Sequence[SummaryRow]) -> str:
     for row in rows:
         cells = [_cell(key, row.figures.get(key, "-")) for _, key in _COLUMNS]
         verdict = row.verdict + "".join(f" ({flag})" for flag in ("partial", "saturated") if flag in row.figures)
+        if row.figures.get("dropped_iterations", "0") != "0":
+            verdict += f" (dropped {row.figures['dropped_iterations']} of {_due(row.figures)} iterations)"
         table.append([row.test, *cells, verdict])
     widths = [max(len(line[i]) for line in table) for i in range(len(table[0]))]
     lines = []
@@ -45,3 +47,8 @@ def _cell(key: str, value: str) -> str:
     if key == "fail_ratio" and value != "-":
         return f"{float(value) * 100:.2f}"
     return value
+
+
+def _due(figures: Mapping[str, str]) -> int:
+    """Iterations the arrival rate asked for: those started plus those dropped."""
+    return int(figures["iterations"]) + int(figures["dropped_iterations"])
