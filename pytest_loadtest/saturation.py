@@ -8,7 +8,9 @@ generates load (the engine itself, each local worker; remote workers through Loc
 A sample's *busy* share is the CPU time the process used plus the time it waited in the run queue for a CPU, per
 second of the sample: a generator that other processes starve of CPU is as unable to keep up as one that uses a
 whole core. The rule: a process is saturated when it was at least ``SATURATED_CPU`` (90%) busy for at least
-``SATURATED_SHARE`` (20%) of the measured window; the run is saturated when any of its processes is. Plain data, no
+``SATURATED_SHARE`` (20%) of the measured window and at least two samples (``SATURATED_MIN_SECONDS``: a single busy
+sample, such as the users' start in a 1-second run, is not enough); the run is saturated when any of its processes
+is. Plain data, no
 Locust, no pytest.
 """
 
@@ -24,6 +26,8 @@ SATURATED_CPU = 0.90
 """Busy share of one core (CPU used + waiting for a CPU) at and above which a sample counts as saturated."""
 SATURATED_SHARE = 0.20
 """Share of the measured window a process must spend saturated for the run to be saturated."""
+SATURATED_MIN_SECONDS = 0.45
+"""Seconds a process must spend saturated at least: two samples of SAMPLE_INTERVAL (with some slack)."""
 ALLOW_SATURATION_HELP = (
     "accept figures from a CPU-bound load generator instead of failing the test (they measure the generator, "
     "not the target)"
@@ -54,7 +58,10 @@ class GeneratorCpu:
 
     @property
     def saturated(self) -> bool:
-        return self.saturated_share >= SATURATED_SHARE
+        return (
+            self.saturated_share >= SATURATED_SHARE
+            and self.saturated_share * self.seconds >= SATURATED_MIN_SECONDS
+        )
 
     def describe(self) -> str:
         return (

@@ -132,6 +132,17 @@ def test_a_process_busy_for_less_than_a_fifth_or_below_90_percent_is_not() -> No
     assert steady is not None and not steady.saturated and steady.mean == pytest.approx(0.89)
 
 
+def test_one_busy_sample_is_not_enough_even_in_a_short_run() -> None:
+    start_only = assess({"engine": samples((1.0, 0.0), (0.2, 0.0), (0.1, 0.0), (0.1, 0.0))})
+    two = assess({"engine": samples((1.0, 0.0), (0.95, 0.0), (0.1, 0.0), (0.1, 0.0))})
+    assert (
+        start_only is not None
+        and start_only.saturated_share == pytest.approx(0.25)
+        and not start_only.saturated
+    )
+    assert two is not None and two.saturated
+
+
 def test_the_busiest_process_is_reported() -> None:
     cpu = assess(
         {
