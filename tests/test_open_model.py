@@ -55,7 +55,9 @@ def test_bad_rate():
 
 @pytest.mark.parametrize("value", [0, -1, "10", True, float("nan"), float("inf"), 10**400, [10]])
 def test_a_rate_that_is_not_a_positive_number_is_a_usage_error_naming_the_test(value: object) -> None:
-    with pytest.raises(LoadTestUsageError, match=r"^t\.py::test_x: rate=.* in the load marker: must be a number > 0"):
+    with pytest.raises(
+        LoadTestUsageError, match=r"^t\.py::test_x: rate=.* in the load marker: must be a number > 0"
+    ):
         parse_rate("t.py::test_x", value)
 
 
