@@ -198,7 +198,42 @@ def fixed_cost(work: Path, host: str, count: int, on: set[int]) -> dict[str, Any
         "session_wall": wall,
         "session_overhead": wall - count * 1.0,
         "breakdown": breakdown(on),
+        "engine": engine_phases(work, host, on, None),
+        "engine_with_reports": engine_phases(work, host, on, str(work / "reports")),
     }
+
+
+def engine_phases(work: Path, host: str, on: set[int], report_dir: str | None) -> dict[str, float]:
+    """One 1-second scenario through the engine process's own protocol: seconds until its users start, and from
+    the end of the scenario until its result arrives (stopping, snapshot, the per-scenario Locust reports)."""
+    sys.path.insert(0, str(ROOT))
+    from pytest_loadtest.scenario import Scenario, UserClassRef
+
+    scenario = Scenario("x", (UserClassRef("users", "Light", str(work / "users.py")),), 2, 2.0, 1.0, host)
+    spec = {**scenario.to_spec(), "sys_path": [str(work), *sys.path], "report_dir": report_dir}
+    env = {key: value for key, value in os.environ.items() if key != "LOCUST_SKIP_MONKEY_PATCH"}
+    env["PYTHONPATH"] = str(ROOT)
+    started = time.monotonic()
+    process = subprocess.Popen(
+        [PYTHON, "-m", "pytest_loadtest.engine_process"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        env=env,
+        preexec_fn=pinned(on),
+    )
+    assert process.stdin is not None and process.stdout is not None
+    process.stdin.write(json.dumps(spec).encode() + b"\n")
+    process.stdin.flush()
+    marks = {}
+    for line in process.stdout:
+        kind = json.loads(line)["type"]
+        marks.setdefault(kind, time.monotonic() - started)
+        if kind in ("result", "error"):
+            break
+    process.stdin.close()
+    process.wait()
+    return {"until_users_start": marks["started"], "after_duration": marks["result"] - marks["started"] - 1.0}
 
 
 def breakdown(on: set[int]) -> dict[str, float]:
@@ -282,6 +317,12 @@ def main() -> int:
         f"  of which: a fresh interpreter {parts['interpreter']:.3f} s, import locust {parts['import_locust']:.3f} s, "
         f"the engine's own modules {parts['import_engine_modules']:.3f} s"
     )
+    for label, key in (("without", "engine"), ("with", "engine_with_reports")):
+        phases = fixed[key]
+        print(
+            f"  engine process {label} per-scenario Locust reports: {phases['until_users_start']:.3f} s until the "
+            f"users start, {phases['after_duration']:.3f} s from the end of the scenario to its result"
+        )
     return 0
 
 

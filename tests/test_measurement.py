@@ -176,7 +176,7 @@ def exact_percentile(q):
     return len(times), histogram_percentile(Counter(times), len(times), q)  # the same nearest-rank rule
 
 
-@pytest.mark.load(Spread, users=20, duration=2.5, thresholds={"p50": "<1s", "p95": "<1s", "p99": "<1s"})
+@pytest.mark.load(Spread, users=20, duration=2.5, thresholds={"p50": "<60s", "p95": "<60s", "p99": "<60s"})
 def test_spread(load_result):
     total = load_result.total
     errors = {}
@@ -214,4 +214,5 @@ def test_threshold_percentiles_are_within_one_percent_of_exact_ones(
     errors = json.loads(
         next(line for line in result.outlines if line.startswith("relative errors")).split(" ", 2)[2]
     )
+    print("percentile errors vs exact:", errors)  # shown with -s
     assert max(errors.values()) <= 0.01
