@@ -122,6 +122,11 @@ def test_thin(load_result):
 @pytest.mark.load(Hammer, users=100, duration=2)
 def test_hammer(load_result):
     assert load_result.saturated and load_result.to_dict()["saturated"] is True
+
+
+@pytest.mark.load(Hammer, users=100, duration=2, workers=1)
+def test_hammer_on_a_worker(load_result):
+    assert load_result.saturated and load_result.generator_cpu.process.startswith("worker 1 (pid ")
 """
 
 
@@ -129,7 +134,7 @@ def test_the_user_can_accept_thin_figures_and_a_saturated_generator(
     pytester: pytest.Pytester, target: TargetServer
 ) -> None:
     pytester.makepyfile(test_load=USERS + OPTED_OUT)
-    run(pytester, target, "--load-allow-saturation", "--load-min-samples", "0").assert_outcomes(passed=2)
+    run(pytester, target, "--load-allow-saturation", "--load-min-samples", "0").assert_outcomes(passed=3)
 
 
 ACCURACY = """

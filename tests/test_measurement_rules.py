@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 
 import pytest
+from locust import FastHttpUser, task
 
+from pytest_loadtest.errors import LoadTestUsageError
 from pytest_loadtest.evidence import EvidenceRule, parse_min_samples, ramp_up_seconds, samples_needed
 from pytest_loadtest.result import EntryStats, LoadResult
 from pytest_loadtest.saturation import GeneratorCpu, assess, parse_flag, saturation_message
+from pytest_loadtest.scenario import ini_layer, marker_layer, resolve_scenario
 from pytest_loadtest.thresholds import (
     Status,
     Verdict,
@@ -216,3 +219,37 @@ def test_thresholds_near_a_limit_judge_the_true_percentile(
     verdict = evaluate(parse_thresholds({"p95": condition}, "t"), result(bucketed(times)), EvidenceRule())[0]
     assert verdict.status is status
     assert verdict.measured is not None and abs(verdict.measured - true_ms) / true_ms <= 0.005
+
+
+class _User(FastHttpUser):
+    host = "http://127.0.0.1:1"
+
+    @task
+    def noop(self) -> None:
+        pass
+
+
+def test_min_samples_and_allow_saturation_resolve_from_their_layers() -> None:
+    marker = {"min_samples": 0, "allow_saturation": False}
+    layers = [marker_layer("t.py::a", marker), ini_layer({"allow_saturation": "true", "min_samples": "5"})]
+    scenario = resolve_scenario("t.py::a", [_User], marker, layers)
+    assert scenario.min_samples == 0.0 and scenario.allow_saturation is False
+    from_ini = resolve_scenario("t.py::a", [_User], {}, layers[1:])
+    assert from_ini.min_samples == 5.0 and from_ini.allow_saturation is True
+    default = resolve_scenario("t.py::a", [_User], {}, [])
+    assert default.min_samples == 1.0 and default.allow_saturation is False
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "error"),
+    [
+        ("min_samples", "lots", "must be a number >= 0"),
+        ("allow_saturation", "maybe", "must be true or false"),
+    ],
+)
+def test_bad_values_are_usage_errors_naming_the_test(setting: str, value: str, error: str) -> None:
+    marker = {setting: value}
+    with pytest.raises(
+        LoadTestUsageError, match=f"t.py::a: {setting}='{value}' from the load marker of t.py::a: {error}"
+    ):
+        resolve_scenario("t.py::a", [_User], marker, [marker_layer("t.py::a", marker)])
