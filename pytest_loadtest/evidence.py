@@ -17,7 +17,6 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from pytest_loadtest.durations import as_float
 from pytest_loadtest.thresholds import Threshold, percentile_fraction
 
 if TYPE_CHECKING:
@@ -30,24 +29,6 @@ MIN_SAMPLES_HELP = (
 )
 _TAIL_ONLY = {"avg": 0.0, "min": 0.0, "max": 0.0, "median": 0.5}
 """Latency metrics that are not spelled pNN, as the percentile whose tail they need (0: any sample will do)."""
-
-
-def parse_min_samples(value: object) -> float:
-    """A number of samples >= 0 (fractions allowed: 0.3 lets a p99 be judged on 30 response times)."""
-    if isinstance(value, bool):
-        raise ValueError("must be a number >= 0")
-    if isinstance(value, (int, float)):
-        number = as_float(value)
-    elif isinstance(value, str):
-        try:
-            number = float(value.strip())
-        except ValueError:
-            raise ValueError("must be a number >= 0") from None
-    else:
-        raise ValueError(f"must be a number >= 0, got {type(value).__name__}")
-    if not math.isfinite(number) or number < 0:
-        raise ValueError("must be a finite number >= 0")
-    return number
 
 
 def samples_needed(metric: str, min_samples: float) -> int:

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 from pytest_loadtest.durations import as_float, parse_duration
 from pytest_loadtest.errors import LoadTestUsageError, shown
-from pytest_loadtest.evidence import DEFAULT_MIN_SAMPLES, parse_min_samples
+from pytest_loadtest.evidence import DEFAULT_MIN_SAMPLES
 from pytest_loadtest.rate import parse_rate
 from pytest_loadtest.saturation import parse_flag
 from pytest_loadtest.thresholds import Threshold, parse_thresholds
@@ -146,6 +146,13 @@ def _parse_positive_duration(value: object) -> float:
     return seconds
 
 
+def _parse_min_samples(value: object) -> float:
+    number = _parse_number(value)
+    if number < 0:
+        raise ValueError("must be a number >= 0 (0 judges every threshold on whatever samples it has)")
+    return number
+
+
 def _parse_host(value: object) -> str:
     if not isinstance(value, str):
         raise ValueError("must be a base URL such as 'http://127.0.0.1:8000'")
@@ -181,7 +188,7 @@ _PARSERS: dict[str, Callable[[object], Any]] = {
     "host": _parse_host,
     "warmup": parse_duration,
     "stop_timeout": parse_duration,
-    "min_samples": parse_min_samples,
+    "min_samples": _parse_min_samples,
     "allow_saturation": parse_flag,
     **DISTRIBUTION_PARSERS,
 }
