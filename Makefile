@@ -1,11 +1,13 @@
 # Two entry points that work on a fresh machine with only python3 and make:
-#   make load-test   run the Platform API load suite (smoke profile) against the reference API it starts itself
+#   make load-test   run the Platform API load suite (smoke profile; LOAD_PROFILE=steady ... for others) against the
+#                    reference API it starts itself
 #   make test        run the project's own tests
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 REPORT_DIR ?= load_test_reports
+LOAD_PROFILE ?= smoke
 PYTEST_ARGS ?=
 
 .PHONY: install test load-test clean
@@ -22,7 +24,7 @@ test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 load-test: $(STAMP)
-	$(PY) -m pytest -m load loadtests --junitxml=$(REPORT_DIR)/junit.xml $(PYTEST_ARGS)
+	$(PY) -m pytest -m load loadtests --load-profile $(LOAD_PROFILE) --junitxml=$(REPORT_DIR)/junit.xml $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) $(REPORT_DIR) .pytest_cache build dist *.egg-info

@@ -94,15 +94,16 @@ def seeded_accounts(
 
 
 @pytest.fixture
-def target_memory(platform_api: Target, record_property: object) -> Iterator[None]:
+def target_memory(platform_api: Target, request: pytest.FixtureRequest) -> Iterator[None]:
     """The target's RSS before and after the scenario (from /metrics), as the JUnit property target.rss_growth_bytes
-    and a line in the terminal summary: what the soak profile is for."""
+    and a line in the terminal summary: what the soak profile is for. (user_properties, not record_property, which
+    warns under JUnit's xunit2 family.)"""
     before = rss_bytes(platform_api.url)
     yield
     after = rss_bytes(platform_api.url)
     if before is not None and after is not None:
-        record_property("target.rss_before_bytes", before)  # type: ignore[operator]
-        record_property("target.rss_growth_bytes", after - before)  # type: ignore[operator]
+        request.node.user_properties.append(("target.rss_before_bytes", before))
+        request.node.user_properties.append(("target.rss_growth_bytes", after - before))
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

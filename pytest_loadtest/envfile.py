@@ -14,7 +14,17 @@ DEFAULT_ENV_FILE = ".env.load-testing"
 
 
 def load_env_file(path: Path) -> None:
-    """Load ``path`` into the environment (existing variables win); a malformed line is a usage error naming it."""
+    """Load ``path`` into the environment (existing variables win); a malformed line is a usage error naming it.
+
+    A ``<path>.local`` beside it (``.env.load-testing.local``, kept out of version control) is loaded first, so its
+    values override the committed file's while real environment variables override both.
+    """
+    local = path.with_name(path.name + ".local")
+    for source in (local, path) if local.is_file() else (path,):
+        _load_one(source)
+
+
+def _load_one(path: Path) -> None:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:

@@ -7,6 +7,7 @@ and the number of requests is bounded by the account count; a failed step raises
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -16,6 +17,9 @@ import requests
 from loadtests.helpers.data import TestDataGenerator
 
 TIMEOUT_S = 10.0
+ATTEMPTS = 8
+"""Tries per request: a 5xx or a connection error is retried (a target under test may shed some requests)."""
+RETRY_PAUSE_S = 0.05
 
 
 class SeedError(RuntimeError):
@@ -53,7 +57,14 @@ class DataSeeder:
         """Register ``count`` users, log each in and give each a subscription."""
         if count < 0:
             raise ValueError("count must be >= 0")
-        return [self._seed_one() for _ in range(count)]
+        accounts: list[SeededAccount] = []
+        try:
+            for _ in range(count):
+                accounts.append(self._seed_one())
+        except BaseException:
+            self.cleanup(accounts)  # leave nothing half-seeded behind
+            raise
+        return accounts
 
     def _seed_one(self) -> SeededAccount:
         credentials = self.data.credentials()
@@ -87,10 +98,19 @@ class DataSeeder:
         self, method: str, path: str, *, token: str | None = None, **kwargs: object
     ) -> requests.Response:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        try:
-            return self._http.request(method, self.host + path, headers=headers, timeout=TIMEOUT_S, **kwargs)  # type: ignore[arg-type]
-        except requests.RequestException as exc:
-            raise SeedError(f"{method} {self.host}{path} failed: {exc}") from None
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                response = self._http.request(
+                    method, self.host + path, headers=headers, timeout=TIMEOUT_S, **kwargs
+                )  # type: ignore[arg-type]
+            except requests.RequestException as exc:
+                if attempt == ATTEMPTS:
+                    raise SeedError(f"{method} {self.host}{path} failed {ATTEMPTS} times: {exc}") from None
+            else:
+                if response.status_code < 500 or attempt == ATTEMPTS:
+                    return response
+            time.sleep(RETRY_PAUSE_S * attempt)
+        raise AssertionError("unreachable")
 
     def _call(self, method: str, path: str, expected: int, **kwargs: object) -> dict[str, object]:
         response = self._send(method, path, **kwargs)  # type: ignore[arg-type]

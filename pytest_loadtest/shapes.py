@@ -1,0 +1,106 @@
+"""Staged load shapes in the engine process: Locust's own ``LoadTestShape`` drives the user count through a profile's
+stages, and a recorder snapshots the totals at every stage boundary so that each stage can be judged on its own.
+
+Engine-side only (imports Locust, which the engine process has gevent-patched first).
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import gevent
+from locust import LoadTestShape
+from locust.env import Environment
+from locust.runners import Runner
+from locust.stats import diff_response_time_dicts
+
+Stage = Mapping[str, Any]
+"""{"users": int, "spawn_rate": float, "duration": seconds} as profiles.Stage.to_dict() sends it."""
+
+
+class StagesShape(LoadTestShape):
+    """Each stage's user count at its spawn rate, for its duration; after the last stage it holds the last count
+    (the scenario's duration, the sum of the stages, ends the run)."""
+
+    def __init__(self, stages: Sequence[Stage]) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self.stages = list(stages)
+        self.ends = list(itertools.accumulate(float(stage["duration"]) for stage in self.stages))
+
+    def stage_index(self, run_time: float) -> int:
+        return next((index for index, end in enumerate(self.ends) if run_time < end), len(self.stages) - 1)
+
+    def tick(self) -> tuple[int, float]:
+        run_time: float = self.get_run_time()  # type: ignore[no-untyped-call]
+        stage = self.stages[self.stage_index(run_time)]
+        return int(stage["users"]), float(stage["spawn_rate"])
+
+
+def shape_for(spec: Mapping[str, Any]) -> StagesShape | None:
+    stages = spec.get("stages")
+    return StagesShape(stages) if stages else None
+
+
+class StageRecorder:
+    """Snapshots of the total stats at the start and at each stage boundary; ``figures()`` diffs them."""
+
+    def __init__(self, environment: Environment, shape: StagesShape) -> None:
+        self.environment = environment
+        self.shape = shape
+        self.started = time.monotonic()
+        self.snapshots = [self._snapshot()]
+        self.timers = [gevent.spawn_later(end, self._mark) for end in shape.ends[:-1]]
+
+    def _snapshot(self) -> tuple[float, int, int, float, dict[int, int]]:
+        total = self.environment.stats.total
+        return (
+            time.monotonic() - self.started,
+            total.num_requests,
+            total.num_failures,
+            float(total.total_response_time),
+            dict(total.response_times),
+        )
+
+    def _mark(self) -> None:
+        self.snapshots.append(self._snapshot())
+
+    def figures(self) -> list[dict[str, Any]]:
+        """One ``StageFigures.to_dict()``-shaped dict per stage reached, the last one up to now."""
+        gevent.killall(self.timers, block=True)
+        snapshots = [*self.snapshots, self._snapshot()]
+        stages = []
+        for number, (before, after) in enumerate(itertools.pairwise(snapshots), start=1):
+            histogram = diff_response_time_dicts(after[4], before[4])
+            window = after[0] - before[0]
+            stages.append(
+                {
+                    "number": number,
+                    "users": int(self.shape.stages[number - 1]["users"]),
+                    "start": before[0],
+                    "end": after[0],
+                    "total": {
+                        "name": "Aggregated",
+                        "num_requests": after[1] - before[1],
+                        "num_failures": after[2] - before[2],
+                        "total_response_time": after[3] - before[3],
+                        "min": float(min(histogram, default=0)),
+                        "max": float(max(histogram, default=0)),
+                        "window": window,
+                        "histogram": [[float(rt), count] for rt, count in sorted(histogram.items()) if count],
+                    },
+                }
+            )
+        return stages
+
+
+def start_users(runner: Runner, environment: Environment, spec: Mapping[str, Any]) -> StageRecorder | None:
+    """Start the users: through the shape when the scenario has stages (returning its recorder), else all at once."""
+    shape = environment.shape_class
+    if isinstance(shape, StagesShape):
+        runner.start_shape()
+        return StageRecorder(environment, shape)
+    runner.start(spec["users"], spawn_rate=spec["spawn_rate"])
+    return None
