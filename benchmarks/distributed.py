@@ -10,6 +10,8 @@ Locust user over a hundred; with enough users the load generator is the limit. F
 - plain ``locust --headless``
 - plain ``locust --master --expect-workers 2`` with two ``locust --worker`` processes
 
+``--rounds`` times (default 3), interleaved; it prints the median round of each and every round's requests/s.
+
     .venv/bin/python benchmarks/distributed.py                     # 100 FastHttpUsers, 10 s per run
     .venv/bin/python benchmarks/distributed.py --users 50 --duration 5 --user-class HttpUser --json
 
@@ -202,7 +204,7 @@ def locust_run(name: str, workdir: Path, host: str, args: argparse.Namespace, wo
         name,
         int(row["Request Count"]),
         int(row["Failure Count"]),
-        float(row["Requests/s"]),
+        int(row["Request Count"]) / args.duration,  # as the plugin counts: requests over the run's duration
         float(row["50%"]),
         float(row["95%"]),
     )
@@ -214,6 +216,14 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+RUNS = (
+    ("pytest-loadtest, 1 process", plugin_run, 0),
+    ("pytest-loadtest, --load-workers 2", plugin_run, 2),
+    ("locust --headless", locust_run, 0),
+    ("locust --master + 2 --worker", locust_run, 2),
+)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -221,11 +231,16 @@ def main() -> int:
     parser.add_argument("--users", type=int, default=100)
     parser.add_argument("--duration", type=int, default=10, help="whole seconds per run (default 10)")
     parser.add_argument(
+        "--rounds", type=int, default=3, help="rounds of the four runs, interleaved (default 3)"
+    )
+    parser.add_argument(
         "--delay-ms", type=float, default=2.0, help="the target's answer delay (default 2 ms)"
     )
     parser.add_argument("--user-class", choices=("FastHttpUser", "HttpUser"), default="FastHttpUser")
-    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument("--json", action="store_true", help="print every run's figures as JSON")
     args = parser.parse_args()
+    load_before = os.getloadavg()[0]
+    results: dict[str, list[Figures]] = {name: [] for name, _, _ in RUNS}
     with (
         tempfile.TemporaryDirectory(prefix="bench-distributed-") as tmp,
         delayed_target(args.delay_ms) as host,
@@ -233,25 +248,30 @@ def main() -> int:
         workdir = Path(tmp)
         (workdir / "bench_users.py").write_text(USERS_MODULE.format(user_class=args.user_class))
         (workdir / "test_bench.py").write_text(TEST_MODULE)
-        runs = [
-            plugin_run("pytest-loadtest, 1 process", workdir, host, args, workers=0),
-            plugin_run("pytest-loadtest, --load-workers 2", workdir, host, args, workers=2),
-            locust_run("locust --headless", workdir, host, args, workers=0),
-            locust_run("locust --master + 2 --worker", workdir, host, args, workers=2),
-        ]
+        for _ in range(args.rounds):  # interleaved, so that a burst of other activity hits every kind of run
+            for name, run, workers in RUNS:
+                results[name].append(run(name, workdir, host, args, workers))
     if args.json:
-        print(json.dumps([asdict(run) for run in runs], indent=2))
+        print(json.dumps({name: [asdict(run) for run in runs] for name, runs in results.items()}, indent=2))
         return 0
     print(
-        f"{args.users} {args.user_class}s, {args.duration:g} s per run, target answers after {args.delay_ms:g} ms; "
-        f"cores available: {len(os.sched_getaffinity(0))}"
+        f"{args.users} {args.user_class}s, {args.duration} s per run, {args.rounds} rounds, target answers after "
+        f"{args.delay_ms:g} ms; cores available: {len(os.sched_getaffinity(0))}; load average before "
+        f"{load_before:.2f}, after {os.getloadavg()[0]:.2f} (anything else running skews the figures)"
     )
-    print(f"{'run':<36} {'requests':>9} {'failures':>8} {'req/s':>9} {'p50 ms':>7} {'p95 ms':>7}")
-    for run in runs:
+    print(
+        f"{'run (the median round)':<36} {'requests':>9} {'failures':>8} {'req/s':>7} {'p50 ms':>7} {'p95 ms':>7}  req/s of every round"
+    )
+    medians = {}
+    for name, runs in results.items():
+        median = sorted(runs, key=lambda figures: figures.rps)[len(runs) // 2]
+        medians[name] = median.rps
+        every = ", ".join(f"{figures.rps:.0f}" for figures in runs)
         print(
-            f"{run.run:<36} {run.requests:>9} {run.failures:>8} {run.rps:>9.0f} {run.p50:>7g} {run.p95:>7g}"
+            f"{name:<36} {median.requests:>9} {median.failures:>8} {median.rps:>7.0f} {median.p50:>7g} "
+            f"{median.p95:>7g}  {every}"
         )
-    one, two, plain_one, plain_two = (run.rps for run in runs)
+    one, two, plain_one, plain_two = medians.values()
     print(
         f"--load-workers 2 vs 1 process: {two / one:.2f}x   (plain Locust, 2 workers vs 1: {plain_two / plain_one:.2f}x)"
     )

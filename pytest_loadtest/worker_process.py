@@ -38,7 +38,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.locustfile is None:
         return _run_for_engine()
     if args.loop:
-        return _serve_scenarios(sys.argv[1:] if argv is None else list(argv))
+        return _serve_scenarios(args)
     import locust  # noqa: F401  (patches gevent before anything opens a socket)
     from locust.util.load_locustfile import load_locustfile
 
@@ -54,7 +54,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def _serve_scenarios(argv: Sequence[str]) -> int:
+def _serve_scenarios(args: argparse.Namespace) -> int:
     """``--loop``: one worker process per scenario, one after the other, until SIGTERM or Ctrl-C.
 
     The master of a pytest session lives for one scenario and tells its workers to quit at the end; a fresh process
@@ -67,11 +67,10 @@ def _serve_scenarios(argv: Sequence[str]) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     command = [
-        sys.executable,
-        "-m",
-        "pytest_loadtest.worker_process",
-        *(arg for arg in argv if arg != "--loop"),
-    ]
+        sys.executable, "-m", "pytest_loadtest.worker_process", "--master-host", args.master_host,
+        "--master-port", str(args.master_port), *(f"--allowed-host={host}" for host in args.allowed_host),
+        args.locustfile,
+    ]  # fmt: skip
     while True:
         worker = subprocess.Popen(command)
         try:
