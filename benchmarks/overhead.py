@@ -12,6 +12,10 @@ its scenario's duration (goal < 0.3 s), with where that time goes.
     .venv/bin/python benchmarks/overhead.py --rounds 5 --duration 20 --users 50 --json
 
 The plugin's run passes --load-allow-saturation: 50 users without waits saturate one core by design here.
+
+Plain Locust runs in a session of its own, as the plugin's engine process does: with the kernel's scheduler
+autogroups (``/proc/sys/kernel/sched_autogroup_enabled``), a new session gets a CPU share of its own, so on a busy
+machine a plain ``locust`` started from the same session as everything else measured ~1.8x slower than the engine.
 """
 
 from __future__ import annotations
@@ -132,7 +136,13 @@ def plain_locust(work: Path, host: str, users: int, duration: float, on: set[int
     ]  # fmt: skip
     started = time.monotonic()
     subprocess.run(
-        command, cwd=work, capture_output=True, stdin=subprocess.DEVNULL, check=True, preexec_fn=pinned(on)
+        command,
+        cwd=work,
+        capture_output=True,
+        stdin=subprocess.DEVNULL,
+        check=True,
+        preexec_fn=pinned(on),
+        start_new_session=True,  # as the plugin's engine process: see the note on autogroups above
     )
     wall = time.monotonic() - started
     with open(f"{prefix}_stats.csv") as source:
