@@ -37,6 +37,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.locustfile is None:
         return _run_for_engine()
+    problem = _bad_allowed_host(args.allowed_host)
+    if not os.path.isfile(args.locustfile):
+        problem = f"no such file: {args.locustfile} (give the test module whose User classes the worker runs)"
+    if problem:
+        print(problem, file=sys.stderr)
+        return 2
     if args.loop:
         return _serve_scenarios(args)
     import locust  # noqa: F401  (patches gevent before anything opens a socket)
@@ -52,6 +58,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"no pytest-loadtest master answered at {args.master_host}:{args.master_port}", file=sys.stderr)
         return NO_MASTER
     return 0
+
+
+def _bad_allowed_host(entries: Sequence[str]) -> str | None:
+    """Why an --allowed-host entry cannot be used (checked before Locust starts), or None."""
+    from pytest_loadtest.errors import LoadTestUsageError
+    from pytest_loadtest.guard import HostGuard
+
+    try:
+        HostGuard.from_entries(entries, source="--allowed-host")
+    except LoadTestUsageError as exc:
+        return str(exc)
+    return None
 
 
 def _serve_scenarios(args: argparse.Namespace) -> int:

@@ -99,6 +99,26 @@ def test_spread(load_result):
     assert total <= hits <= total + 4
 
 
+def long_distributed_session(
+    pytester: pytest.Pytester, target: TargetServer, mark: str, name: str, users: int = 2
+) -> PytestProcess:
+    """A session whose one load test ``name`` runs 120 s on two local workers, returned once its users run."""
+    write_tests(
+        pytester,
+        name,
+        "HealthUser",
+        f"""
+@pytest.mark.load(HealthUser, users={users}, duration=120)
+def {name}():
+    pass
+""",
+    )
+    session = PytestProcess(pytester.path, ("--load-host", target.url, "--load-workers", "2"), mark)
+    session.wait_for(f"[load] {name}")
+    assert len(worker_processes(mark)) == 2
+    return session
+
+
 @pytest.mark.parametrize(
     ("signal_number", "how"),
     [
@@ -111,18 +131,7 @@ def test_spread(load_result):
 def test_a_lost_worker_fails_the_test_within_seconds_naming_it(
     pytester: pytest.Pytester, target: TargetServer, mark: str, signal_number: int, how: str
 ) -> None:
-    write_tests(
-        pytester,
-        "test_lost",
-        "HealthUser",
-        """
-@pytest.mark.load(HealthUser, users=4, duration=120)
-def test_lost():
-    pass
-""",
-    )
-    session = PytestProcess(pytester.path, ("--load-host", target.url, "--load-workers", "2"), mark)
-    session.wait_for("[load] test_lost")  # users are running on both workers
+    session = long_distributed_session(pytester, target, mark, "test_lost", users=4)
     victim = max(worker_processes(mark), key=lambda process: process.pid)
     victim.send_signal(signal_number)
     assert session.finish(timeout=30) == 1, session.output  # long before the 120 s duration
@@ -138,19 +147,7 @@ def test_lost():
 def test_ctrl_c_stops_the_master_and_every_worker(
     pytester: pytest.Pytester, target: TargetServer, mark: str
 ) -> None:
-    write_tests(
-        pytester,
-        "test_long",
-        "HealthUser",
-        """
-@pytest.mark.load(HealthUser, users=2, duration=60)
-def test_long():
-    pass
-""",
-    )
-    session = PytestProcess(pytester.path, ("--load-host", target.url, "--load-workers", "2"), mark)
-    session.wait_for("[load] test_long")
-    assert len(worker_processes(mark)) == 2
+    session = long_distributed_session(pytester, target, mark, "test_long")
     session.process.send_signal(signal.SIGINT)
     assert session.finish(timeout=20) == 2  # pytest's "interrupted"
     assert "was interrupted after" in session.output
@@ -160,19 +157,7 @@ def test_workers_stop_when_pytest_itself_is_killed(
     pytester: pytest.Pytester, target: TargetServer, mark: str
 ) -> None:
     """SIGKILL leaves pytest no chance to clean up: the engine and its workers see their pipes close and stop."""
-    write_tests(
-        pytester,
-        "test_orphaned",
-        "HealthUser",
-        """
-@pytest.mark.load(HealthUser, users=2, duration=60)
-def test_orphaned():
-    pass
-""",
-    )
-    session = PytestProcess(pytester.path, ("--load-host", target.url, "--load-workers", "2"), mark)
-    session.wait_for("[load] test_orphaned")
-    assert len(worker_processes(mark)) == 2
+    session = long_distributed_session(pytester, target, mark, "test_orphaned")
     session.process.kill()
     session.finish()
     deadline = time.monotonic() + 20
@@ -321,6 +306,33 @@ def test_load_{i}():
     assert len(spans) == 2
     for (_, end), (start, _) in itertools.pairwise(spans):
         assert start > end, f"two load scenarios overlapped in time: {spans}"
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (
+            ["missing.py"],
+            "no such file: missing.py (give the test module whose User classes the worker runs)",
+        ),
+        (
+            ["--allowed-host", "http://", "users.py"],
+            "--allowed-host: cannot use allowed host 'http://': a URL entry",
+        ),
+    ],
+)
+def test_a_worker_started_by_hand_refuses_bad_arguments_clearly(
+    pytester: pytest.Pytester, arguments: list[str], message: str
+) -> None:
+    pytester.makepyfile(users=USERS)
+    finished = subprocess.run(
+        [sys.executable, "-m", "pytest_loadtest.worker_process", "--loop", *arguments],
+        cwd=pytester.path,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert (finished.returncode, finished.stderr.strip()[: len(message)]) == (2, message)
 
 
 def test_missing_workers_fail_with_how_many_connected(
