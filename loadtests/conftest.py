@@ -9,7 +9,7 @@ which runs first (``tryfirst``). The API is stopped and reaped when the session 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -51,7 +51,7 @@ def suite_target(config: pytest.Config) -> Target:
     return target
 
 
-def _restore_environment(*names: str) -> object:
+def _restore_environment(*names: str) -> Callable[[], None]:
     saved = {name: os.environ.get(name) for name in names}
 
     def restore() -> None:

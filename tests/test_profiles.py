@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -13,9 +11,9 @@ from pytest_loadtest.errors import LoadTestUsageError
 from pytest_loadtest.plugin import SETTINGS_HELP
 from pytest_loadtest.profiles import chosen_name, load_profiles, select_profile, with_stages
 from pytest_loadtest.scenario import command_line_layer, marker_layer, resolve_scenario
+from tests.support.suite import REPO, run_load_suite
 from tests.support.target import TargetServer
 
-REPO = Path(__file__).resolve().parents[1]
 SUITE_PROFILES = REPO / "loadtests" / "profiles.toml"
 KNOWN = frozenset(SETTINGS_HELP)
 
@@ -110,24 +108,7 @@ def test_the_name_comes_from_the_first_source_that_sets_one() -> None:
 
 
 def test_an_unknown_profile_stops_the_suite_before_anything_runs() -> None:
-    session = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-m",
-            "load",
-            "loadtests",
-            "--load-profile",
-            "nope",
-            "-p",
-            "no:cacheprovider",
-        ],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    session = run_load_suite("--load-profile", "nope")
     assert session.returncode == 4, session.stdout + session.stderr
     assert "unknown load profile 'nope' (--load-profile); known profiles in" in session.stderr
     assert "smoke, steady, peak, stress, spike, soak" in session.stderr

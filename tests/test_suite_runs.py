@@ -3,41 +3,23 @@ the matching scenarios fail with their threshold tables."""
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
-import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from loadtests.platform_api.server import PlatformApiServer
+from tests.support.suite import run_load_suite
 
-REPO = Path(__file__).resolve().parents[1]
-# Short runs: 20 users for 3 s give each scenario 100+ samples; a p99 is judged on 50 (--load-min-samples 0.5).
+# Short runs: 20 users for 2-3 s give each scenario 80+ samples; a p99 is judged on 50 (--load-min-samples 0.5).
 SHORT = ("--load-profile", "smoke", "--load-users", "20", "--load-duration", "3", "--load-min-samples", "0.5")
 
 
 def run_suite(
     tmp_path: Path, *args: str, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    environment = {name: value for name, value in os.environ.items() if not name.startswith("LOAD_")}
-    environment["LOAD_SEED_USERS"] = "3"  # seeding is setup, not the measured load: keep it short
-    command = [
-        sys.executable,
-        "-m",
-        "pytest",
-        "-m",
-        "load",
-        "loadtests",
-        "-p",
-        "no:cacheprovider",
-        *SHORT,
-        *args,
-    ]
-    command += ["--junitxml", str(tmp_path / "junit.xml"), "--load-report-dir", str(tmp_path / "reports")]
-    return subprocess.run(
-        command, cwd=REPO, env={**environment, **(env or {})}, capture_output=True, text=True, timeout=240
-    )
+    reports = ("--junitxml", str(tmp_path / "junit.xml"), "--load-report-dir", str(tmp_path / "reports"))
+    return run_load_suite(*SHORT, *args, *reports, env=env)
 
 
 def junit_outcomes(tmp_path: Path) -> dict[str, str]:
@@ -49,7 +31,7 @@ def junit_outcomes(tmp_path: Path) -> dict[str, str]:
 
 
 def test_the_smoke_suite_passes_against_the_reference_api_it_starts(tmp_path: Path) -> None:
-    session = run_suite(tmp_path)
+    session = run_suite(tmp_path, "--load-duration", "2")
     assert session.returncode == 0, session.stdout[-4000:] + session.stderr[-2000:]
     assert junit_outcomes(tmp_path) == {
         "test_auth": "passed",
@@ -76,7 +58,7 @@ def test_extra_latency_fails_payments_on_p95_while_generation_holds(tmp_path: Pa
             "test_payments or test_generation",
             "--load-host",
             api.url,
-            env={"LOAD_JWT_SECRET": "k" * 40},
+            env={"LOAD_JWT_SECRET": "k" * 40, "LOAD_SEED_USERS": "1"},
         )
     assert junit_outcomes(tmp_path) == {"test_generation": "passed", "test_payments": "failed"}, (
         session.stdout[-4000:]
@@ -91,7 +73,16 @@ def test_extra_latency_fails_payments_on_p95_while_generation_holds(tmp_path: Pa
 def test_an_error_rate_fails_the_auth_scenarios(tmp_path: Path) -> None:
     """20% of requests answered 503: over the auth limit of 1% failures; bad tokens get 503 instead of 401."""
     with PlatformApiServer(error_rate=0.2) as api:
-        session = run_suite(tmp_path, "-k", "test_auth", "--load-host", api.url)
+        session = run_suite(
+            tmp_path,
+            "-k",
+            "test_auth",
+            "--load-host",
+            api.url,
+            "--load-duration",
+            "2",
+            env={"LOAD_SEED_USERS": "1"},
+        )
     assert junit_outcomes(tmp_path) == {"test_auth": "failed", "test_auth_rejects_bad_tokens": "failed"}
     for test in ("test_auth", "test_auth_rejects_bad_tokens"):
         assert f"test_auth.py::{test}: 1 of 3 load thresholds failed" in session.stdout

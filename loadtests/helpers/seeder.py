@@ -72,7 +72,7 @@ class DataSeeder:
         token = self.login(credentials.email, credentials.password)
         plan = self.data.plan()
         self._call("POST", "/subscriptions", 201, json={"plan": plan}, token=token)
-        return SeededAccount(registered["id"], credentials.email, credentials.password, token, plan)
+        return SeededAccount(str(registered["id"]), credentials.email, credentials.password, token, plan)
 
     def login(self, email: str, password: str) -> str:
         answer = self._call("POST", "/auth/login", 200, json={"email": email, "password": password})
@@ -95,14 +95,14 @@ class DataSeeder:
         return deleted
 
     def _send(
-        self, method: str, path: str, *, token: str | None = None, **kwargs: object
+        self, method: str, path: str, *, token: str | None = None, json: dict[str, str] | None = None
     ) -> requests.Response:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         for attempt in range(1, ATTEMPTS + 1):
             try:
                 response = self._http.request(
-                    method, self.host + path, headers=headers, timeout=TIMEOUT_S, **kwargs
-                )  # type: ignore[arg-type]
+                    method, self.host + path, headers=headers, json=json, timeout=TIMEOUT_S
+                )
             except requests.RequestException as exc:
                 if attempt == ATTEMPTS:
                     raise SeedError(f"{method} {self.host}{path} failed {ATTEMPTS} times: {exc}") from None
@@ -112,8 +112,10 @@ class DataSeeder:
             time.sleep(RETRY_PAUSE_S * attempt)
         raise AssertionError("unreachable")
 
-    def _call(self, method: str, path: str, expected: int, **kwargs: object) -> dict[str, object]:
-        response = self._send(method, path, **kwargs)  # type: ignore[arg-type]
+    def _call(
+        self, method: str, path: str, expected: int, *, json: dict[str, str], token: str | None = None
+    ) -> dict[str, object]:
+        response = self._send(method, path, token=token, json=json)
         if response.status_code != expected:
             raise SeedError(
                 f"{method} {self.host}{path} answered {response.status_code} (expected {expected}): "
