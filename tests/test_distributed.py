@@ -263,9 +263,10 @@ def test_second(load_result):
 
 
 def test_xdist_spreads_load_tests_over_workers_but_never_runs_two_at_once(
-    pytester: pytest.Pytester, target: TargetServer
+    pytester: pytest.Pytester, target: TargetServer, mark: str
 ) -> None:
-    """Each scenario's users log when they send; the scenarios' spans of time must not overlap."""
+    """``pytest -n 2 --load-workers 2``: each scenario's users log when they send, in a file per engine process (the
+    Locust workers' parent); the scenarios' spans of time must not overlap."""
     pytester.makepyfile(
         timed_users="""
 import os, time
@@ -276,7 +277,7 @@ class TimedUser(FastHttpUser):
 
     @task
     def health(self):
-        with open(f"sent-{os.getpid()}.txt", "a") as log:  # one engine process per scenario
+        with open(f"sent-{os.getppid()}.txt", "a") as log:  # one engine process per scenario
             log.write(f"{time.time()}\\n")
         self.client.get("/health")
 """,
@@ -287,14 +288,17 @@ from timed_users import TimedUser
         + "".join(
             f"""
 @pytest.mark.load(TimedUser, users=2, duration=1)
-def test_load_{i}():
+def test_load_{i}(load_result):
+    assert len(load_result.workers) == 2
     with open(f"worker-{i}.txt", "w") as out:
         out.write(os.environ["PYTEST_XDIST_WORKER"])
 """
             for i in range(2)  # one per xdist worker: they would run at the same time but for the lock
         ),
     )
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--load-host", target.url, "-n", "2")
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "--load-host", target.url, "-n", "2", "--load-workers", "2"
+    )  # fmt: skip
     result.assert_outcomes(passed=2)
     assert {path.read_text() for path in pytester.path.glob("worker-*.txt")} == {"gw0", "gw1"}
     spans = sorted(
