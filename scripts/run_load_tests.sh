@@ -14,7 +14,8 @@ Options:
   --users-max N       simulated users (--load-users)
   --spawn-rate R      users started per second (--load-spawn-rate)
   --duration D        duration per scenario, e.g. 60s, 5m (--load-duration)
-  --profile NAME      load profile: smoke, steady, peak, stress, spike, soak (default: smoke)
+  --profile NAME      load profile from loadtests/profiles.toml: smoke, steady, peak, stress, spike, soak
+                      (default: $LOAD_PROFILE, else smoke)
   --scenarios WHICH   all, auth, generation, payments or mixed (default: all)
   --report-dir DIR    where reports and junit.xml go (default: load_test_reports)
   -h, --help          this help
@@ -28,7 +29,7 @@ TEXT
 
 fail() { echo "run_load_tests.sh: $*" >&2; exit 2; }
 
-host="" users="" spawn_rate="" duration="" profile="smoke" scenarios="all" report_dir="load_test_reports"
+host="" users="" spawn_rate="" duration="" profile="${LOAD_PROFILE:-smoke}" scenarios="all" report_dir="load_test_reports"
 extra=()
 while [ $# -gt 0 ]; do
     case "$1" in

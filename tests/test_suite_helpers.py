@@ -37,14 +37,19 @@ def http() -> Iterator[requests.Session]:
 def test_generated_data_is_reproducible_and_accepted_by_the_api(
     api: PlatformApiServer, http: requests.Session
 ) -> None:
-    first, second = TestDataGenerator(seed=7), TestDataGenerator(seed=7)
+    first, second = TestDataGenerator(seed=7, namespace="a"), TestDataGenerator(seed=7, namespace="a")
     assert [first.email(), first.password(), first.prompt()] == [
         second.email(),
         second.password(),
         second.prompt(),
     ]
     assert first.payment_payload() == second.payment_payload()
-    assert TestDataGenerator(seed=8).email() != TestDataGenerator(seed=7).email()
+    assert (
+        TestDataGenerator(seed=8, namespace="a").email() != TestDataGenerator(seed=7, namespace="a").email()
+    )
+    assert (
+        TestDataGenerator(seed=7).email() != TestDataGenerator(seed=7).email()
+    )  # never the same account twice
     with DataSeeder(api.url, first) as seeder:
         (account,) = seeder.seed(1)
     auth = {"Authorization": f"Bearer {account.token}"}
@@ -125,5 +130,7 @@ def test_threshold_settings_come_from_the_environment() -> None:
         "p95": "<=200ms",
         "p99": "<=300ms",
     }
-    with pytest.raises(SettingError, match=r"LOAD_AUTH_P99_MS='fast' in the environment or \.env\.load-testing"):
+    with pytest.raises(
+        SettingError, match=r"LOAD_AUTH_P99_MS='fast' in the environment or \.env\.load-testing"
+    ):
         api_thresholds("auth", {"LOAD_AUTH_P99_MS": "fast"})

@@ -1,8 +1,9 @@
 """Synthetic test data on Faker, seeded so that a run can be reproduced: emails, passwords, prompts, payments.
 
 ``TestDataGenerator(seed=7)`` yields the same sequence every time; without a seed each generator draws a random one.
-Emails are unique per generator (a counter and a run tag go into the local part) and use the reserved ``.test``
-domain, so seeded accounts never collide with each other or with real addresses.
+Emails are unique: a namespace (random per generator unless given) and a counter go into the local part, so two
+generators with the same seed never register the same address (a scenario's users must not collide with accounts
+an earlier scenario left behind), and the reserved ``.test`` domain keeps them apart from real addresses.
 """
 
 from __future__ import annotations
@@ -38,19 +39,19 @@ class TestDataGenerator:
 
     __test__ = False  # a helper, not a pytest test class
 
-    def __init__(self, seed: int | None = None) -> None:
+    def __init__(self, seed: int | None = None, namespace: str | None = None) -> None:
         self.seed = secrets.randbits(32) if seed is None else seed
+        self.namespace = secrets.token_hex(4) if namespace is None else namespace
         self._faker = Faker()
         self._faker.seed_instance(self.seed)
         self._random = random.Random(self.seed)
-        self._tag = f"{self.seed:08x}"
         self._count = 0
 
     def email(self) -> str:
-        """A unique address: ``<name>.<seed>.<n>@loadtest.example.test``."""
+        """A unique address: ``<name>.<namespace>.<n>@loadtest.example.test``."""
         self._count += 1
         name = self._faker.user_name().replace(".", "-")
-        return f"{name}.{self._tag}.{self._count}@{EMAIL_DOMAIN}"
+        return f"{name}.{self.namespace}.{self._count}@{EMAIL_DOMAIN}"
 
     def password(self) -> str:
         return self._faker.password(
