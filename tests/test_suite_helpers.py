@@ -16,6 +16,7 @@ from loadtests.helpers.seeder import DataSeeder, SeedError, read_accounts
 from loadtests.helpers.settings import SettingError, api_thresholds
 from loadtests.helpers.tokens import NEGATIVE_KINDS, AuthTokenGenerator
 from loadtests.platform_api.server import PlatformApiServer
+from pytest_loadtest.errors import LoadTestUsageError
 
 REPO = Path(__file__).resolve().parents[1]
 SECRET = "s" * 40
@@ -134,3 +135,26 @@ def test_threshold_settings_come_from_the_environment() -> None:
         SettingError, match=r"LOAD_AUTH_P99_MS='fast' in the environment or \.env\.load-testing"
     ):
         api_thresholds("auth", {"LOAD_AUTH_P99_MS": "fast"})
+
+
+def test_the_local_env_file_overrides_the_committed_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pytest_loadtest.envfile import load_env_file
+
+    for name in ("LOAD_AUTH_P95_MS", "LOAD_AUTH_P99_MS", "LOAD_AUTH_MAX_FAIL_RATIO"):
+        monkeypatch.setenv(name, "")  # recorded, so that what the files set is undone after the test
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("LOAD_AUTH_MAX_FAIL_RATIO", "2")  # the real environment beats both files
+    committed = tmp_path / ".env.load-testing"
+    committed.write_text("LOAD_AUTH_P95_MS=200\nLOAD_AUTH_P99_MS=300\nLOAD_AUTH_MAX_FAIL_RATIO=1\n")
+    (tmp_path / ".env.load-testing.local").write_text("LOAD_AUTH_P95_MS=150\n")
+    load_env_file(committed)
+    assert api_thresholds("auth") == api_thresholds(
+        "auth", {"LOAD_AUTH_P95_MS": "150", "LOAD_AUTH_P99_MS": "300", "LOAD_AUTH_MAX_FAIL_RATIO": "2"}
+    )
+    (tmp_path / ".env.load-testing.local").write_text("not a setting\n")
+    with pytest.raises(
+        LoadTestUsageError, match=r"\.env\.load-testing\.local, line 1: cannot parse 'not a setting'"
+    ):
+        load_env_file(committed)
