@@ -60,7 +60,9 @@ def run_scenario(scenario: Scenario, on_progress: ProgressCallback | None = None
             run_allowance = scenario.duration + scenario.stop_timeout + STOP_GRACE + run_extra
             startup_allowance = STARTUP_ALLOWANCE + startup_extra
             try:
-                return reader.result(time.monotonic() + startup_allowance + run_allowance, on_progress, run_allowance)
+                return reader.result(
+                    time.monotonic() + startup_allowance + run_allowance, on_progress, run_allowance
+                )
             except KeyboardInterrupt:
                 raise ScenarioInterrupted(_collect_partial(process, reader, scenario.stop_timeout)) from None
         finally:

@@ -84,9 +84,13 @@ def _run(spec: dict[str, Any], emit: Any) -> int:
         gevent.signal_handler(signal.SIGINT, run.request_stop)
         gevent.signal_handler(signal.SIGTERM, run.request_stop)
         monitor = cpu_monitor.CpuMonitor.attach(run.environment, mode)  # is the generator measuring itself?
-        with locust_files.recording(run.environment, spec.get("report_dir"), spec["test_id"]):  # even when stopped
+        with locust_files.recording(
+            run.environment, spec.get("report_dir"), spec["test_id"]
+        ):  # even when stopped
             figures = run.run()
-        emit({"type": "result", "result": {**figures, **shared.figures(), "generator_cpu": monitor.figures()}})
+        emit(
+            {"type": "result", "result": {**figures, **shared.figures(), "generator_cpu": monitor.figures()}}
+        )
     return 0
 
 

@@ -52,7 +52,7 @@ def three_significant_digits(response_time: float) -> float:
 
 def install_bucketing() -> None:
     """Replace Locust's ~2-significant-digit bucketing (documented as replaceable) with a finer one."""
-    locust.stats.bucket_response_time = three_significant_digits
+    locust.stats.bucket_response_time = three_significant_digits  # type: ignore[assignment]  # floats, not ints
 
 
 def load_user_class(ref: Mapping[str, Any]) -> type[User]:
@@ -107,7 +107,7 @@ class LocalMode:
         return environment.create_local_runner()
 
     def stop_runner(self, runner: Runner, timeout: float) -> None:
-        with gevent.Timeout(timeout, False):
+        with gevent.Timeout(timeout, False):  # type: ignore[arg-type]  # False: end the block quietly
             runner.quit()
             runner.greenlet.join()
 
@@ -134,7 +134,9 @@ class LocustRun:
             events=locust.events,
             shape_class=shapes.shape_for(spec),
         )
-        self.runner: Runner = self.mode.create_runner(self.environment, lambda: self.request_stop(interrupted=False))
+        self.runner: Runner = self.mode.create_runner(
+            self.environment, lambda: self.request_stop(interrupted=False)
+        )
         self._done = gevent.event.Event()
         self._interrupted = False
         self._unreachable = False
@@ -150,27 +152,34 @@ class LocustRun:
     def run(self) -> dict[str, Any]:
         spec = self.spec
         events = self.environment.events
-        events.init.fire(environment=self.environment, runner=self.runner, web_ui=None)
+        events.init.fire(environment=self.environment, runner=self.runner, web_ui=None)  # type: ignore[no-untyped-call]
         gevent.get_hub().loop.update_now()  # the loop's clock is stale after the imports: timers would fire early
         started = time.monotonic()
         self._measure_start = started
         self.emit({"type": "started"})  # the parent's deadline now becomes duration + stop timeout
-        stages = shapes.start_users(self.runner, self.environment, spec)  # a profile's stages, else all users
-        timers = [gevent.spawn_later(spec["duration"], self._done.set), gevent.spawn(self._tick, started)]
+        # A master's start() blocks while it dispatches users at the spawn rate: start them beside the clock, so a
+        # run that ends during the ramp-up ends on time (the starter is killed with the timers).
+        starting = gevent.spawn(shapes.start_users, self.runner, self.environment, spec)
+        timers: list[gevent.Greenlet[Any, Any]] = [
+            starting,
+            gevent.spawn_later(spec["duration"], self._done.set),
+            gevent.spawn(self._tick, started),
+        ]
         if spec["warmup"] > 0:
             timers.append(gevent.spawn_later(spec["warmup"], self._end_warmup))
         self._done.wait()
         stopped = time.monotonic()
+        stages = starting.value  # a profile's stage recorder (start_shape returns at once), else None
         gevent.killall(timers, block=True)
         self._stop_runner()
-        events.quitting.fire(environment=self.environment)
+        events.quitting.fire(environment=self.environment)  # type: ignore[no-untyped-call]
         return {
             **self._snapshot(stopped - self._measure_start),
             **({"stages": stages.figures()} if stages else {}),
         }
 
     def _end_warmup(self) -> None:
-        self.environment.events.reset_stats.fire()  # as Locust's web UI does, so listeners reset their own counts
+        self.environment.events.reset_stats.fire()  # type: ignore[no-untyped-call]  # as Locust's web UI does, so listeners reset their own counts
         self.environment.stats.reset_all()
         self._stats_reset = True
         self._measure_start = time.monotonic()
@@ -181,7 +190,7 @@ class LocustRun:
     def _tick(self, started: float) -> None:
         interval = float(self.spec.get("progress_interval", 1.0))
         total = self.environment.stats.total
-        last_times: dict[float, int] = {}
+        last_times: dict[int, int] = {}  # Locust types buckets as int; ours are floats
         last_requests, last_at = 0, started
         while True:
             gevent.sleep(interval)

@@ -281,7 +281,9 @@ def _run(item: pytest.Item, scenario: Scenario) -> LoadResult:
         # Keep the partial figures: this test fails with them (so every report gets them), then the session stops
         # with pytest's interrupted exit code.
         result, problem = interrupted.result, ""
-        item.session.shouldstop = "load scenario interrupted (Ctrl-C or SIGTERM); its partial figures were kept"
+        item.session.shouldstop = (
+            "load scenario interrupted (Ctrl-C or SIGTERM); its partial figures were kept"
+        )
     except EngineError as exc:
         problem = str(exc)
     else:

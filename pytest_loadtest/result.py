@@ -361,7 +361,9 @@ class LoadResult:
             thresholds=tuple(Verdict.from_dict(verdict) for verdict in data.get("thresholds", ())),
             workers=tuple(WorkerShare.from_dict(worker) for worker in data.get("workers", ())),
             lost_workers=tuple(str(worker) for worker in data.get("lost_workers", ())),
-            generator_cpu=GeneratorCpu.from_dict(data["generator_cpu"]) if data.get("generator_cpu") else None,
+            generator_cpu=GeneratorCpu.from_dict(data["generator_cpu"])
+            if data.get("generator_cpu")
+            else None,
             stages=tuple(StageFigures.from_dict(stage) for stage in data.get("stages", ())),
             iterations=data.get("iterations"),
             dropped_iterations=data.get("dropped_iterations"),

@@ -21,7 +21,17 @@ DEFAULT_USERS = 1
 DEFAULT_DURATION = 10.0
 DEFAULT_STOP_TIMEOUT = 5.0
 MARKER_KEYWORDS = frozenset(
-    {"users", "spawn_rate", "duration", "host", "thresholds", "warmup", "workers", "min_samples", "allow_saturation"}
+    {
+        "users",
+        "spawn_rate",
+        "duration",
+        "host",
+        "thresholds",
+        "warmup",
+        "workers",
+        "min_samples",
+        "allow_saturation",
+    }
     | {"rate", "values"}
 )
 

@@ -187,11 +187,15 @@ def parse_thresholds(spec: object, where: str) -> tuple[Threshold, ...]:
     if spec is None:
         return ()
     if not isinstance(spec, Mapping):
-        raise LoadTestUsageError(f"{where}: thresholds must be a dict of metric -> condition, got {shown(spec)}")
+        raise LoadTestUsageError(
+            f"{where}: thresholds must be a dict of metric -> condition, got {shown(spec)}"
+        )
     parsed: list[Threshold] = []
     for key, value in spec.items():
         if not isinstance(key, str):
-            raise LoadTestUsageError(f"{where}: threshold key {shown(key)} must be a metric name or an entry name")
+            raise LoadTestUsageError(
+                f"{where}: threshold key {shown(key)} must be a metric name or an entry name"
+            )
         if metric_kind(key) is None and isinstance(value, Mapping):
             parsed.extend(_parse_scope(key, value, where))
         else:
@@ -313,6 +317,8 @@ def render_table(verdicts: Iterable[Verdict]) -> str:
         for v in verdicts
     ]
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
-    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows]
+    lines = [
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows
+    ]
     lines.insert(1, "  ".join("-" * width for width in widths))
     return "\n".join(lines)

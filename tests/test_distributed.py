@@ -99,6 +99,27 @@ def test_spread(load_result):
     assert total <= hits <= total + 4
 
 
+def test_a_run_that_ends_during_the_ramp_up_ends_on_time(
+    pytester: pytest.Pytester, target: TargetServer, mark: str
+) -> None:
+    """A master dispatches users at the spawn rate; 20 users at 4/s take 5 s, the scenario ends after 2 s."""
+    write_tests(
+        pytester,
+        "test_ramp",
+        "HealthUser, save",
+        """
+@pytest.mark.load(HealthUser, users=20, spawn_rate=4, duration=2, workers=2, min_samples=0)
+def test_ramp(load_result):
+    save(load_result, "ramp.json")
+""",
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--load-host", target.url)
+    result.assert_outcomes(passed=1)
+    figures = json.loads((pytester.path / "ramp.json").read_text())
+    assert figures["total"]["num_requests"] > 0 and not figures["interrupted"]
+    assert 0 < sum(worker["users"] for worker in figures["workers"]) < 20  # stopped mid-ramp
+
+
 def long_distributed_session(
     pytester: pytest.Pytester, target: TargetServer, mark: str, name: str, users: int = 2
 ) -> PytestProcess:

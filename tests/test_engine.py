@@ -22,7 +22,9 @@ class SlowUser(FastHttpUser):
 """
 
 
-def scenario(tmp_path: Path, target: TargetServer, qualname: str = "SlowUser", **overrides: object) -> Scenario:
+def scenario(
+    tmp_path: Path, target: TargetServer, qualname: str = "SlowUser", **overrides: object
+) -> Scenario:
     module = tmp_path / "engine_users.py"
     module.write_text(MODULE)
     settings: dict[str, object] = {

@@ -83,8 +83,8 @@ def test_a_second_ctrl_c_exits_at_once_even_when_the_engine_cannot_stop(
     session = PytestProcess(
         pytester.path, ("--load-host", target.url, "--load-stop-timeout", "20", "-k", "stuck")
     )
-    session.wait_for("test_signals.py ")
-    time.sleep(1.0)  # the engine started and its only user is stuck in C
+    session.wait_for_engine()
+    time.sleep(1.5)  # the engine imported Locust and its only user is stuck in C
     session.process.send_signal(signal.SIGINT)
     time.sleep(0.5)  # the first Ctrl-C would wait up to the stop timeout for figures that never come
     second = time.monotonic()

@@ -39,7 +39,9 @@ def run(pytester: pytest.Pytester, target: TargetServer, *args: str) -> pytest.R
     return pytester.runpytest_subprocess("-p", "no:cacheprovider", "--load-host", target.url, *args)
 
 
-def test_passing_thresholds_pass_and_the_result_reaches_the_test(pytester: pytest.Pytester, target: TargetServer) -> None:
+def test_passing_thresholds_pass_and_the_result_reaches_the_test(
+    pytester: pytest.Pytester, target: TargetServer
+) -> None:
     write_tests(
         pytester,
         """
@@ -58,8 +60,13 @@ def test_health(load_result):
     )
     result = run(pytester, target, "--junitxml=junit.xml")
     result.assert_outcomes(passed=1)
-    result.stdout.fnmatch_lines(["*load tests: 1*", "test*users*requests*fail %*rps*p50 ms*p95 ms*p99 ms*verdict*",
-                                 "test_load.py::test_health*5*PASSED*"])
+    result.stdout.fnmatch_lines(
+        [
+            "*load tests: 1*",
+            "test*users*requests*fail %*rps*p50 ms*p95 ms*p99 ms*verdict*",
+            "test_load.py::test_health*5*PASSED*",
+        ]
+    )
     case = ET.parse(pytester.path / "junit.xml").getroot().find(".//testcase")
     assert case is not None
     properties = {p.get("name"): p.get("value") for p in case.iter("property")}
@@ -70,14 +77,20 @@ def test_health(load_result):
     assert properties["load.threshold.GET /health p99"].startswith("pass: ")
 
 
-def test_a_marked_test_runs_its_scenario_without_asking_for_the_result(pytester: pytest.Pytester, target: TargetServer) -> None:
-    write_tests(pytester, "\n@pytest.mark.load(HealthUser, users=2, duration=1)\ndef test_quiet():\n    pass\n")
+def test_a_marked_test_runs_its_scenario_without_asking_for_the_result(
+    pytester: pytest.Pytester, target: TargetServer
+) -> None:
+    write_tests(
+        pytester, "\n@pytest.mark.load(HealthUser, users=2, duration=1)\ndef test_quiet():\n    pass\n"
+    )
     before = target.hits.get("/health", 0)
     run(pytester, target).assert_outcomes(passed=1)
     assert target.hits.get("/health", 0) > before
 
 
-def test_violated_thresholds_fail_with_a_table_and_a_junit_failure(pytester: pytest.Pytester, target: TargetServer) -> None:
+def test_violated_thresholds_fail_with_a_table_and_a_junit_failure(
+    pytester: pytest.Pytester, target: TargetServer
+) -> None:
     write_tests(
         pytester,
         """
@@ -103,32 +116,49 @@ def test_errors():
 
 
 def test_an_unreachable_target_fails_fast_with_the_error(pytester: pytest.Pytester) -> None:
-    write_tests(pytester, "\n@pytest.mark.load(HealthUser, users=2, duration=60)\ndef test_down():\n    pass\n")
+    write_tests(
+        pytester, "\n@pytest.mark.load(HealthUser, users=2, duration=60)\ndef test_down():\n    pass\n"
+    )
     started = time.monotonic()
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--load-host", "http://127.0.0.1:9")
     assert time.monotonic() - started < 15
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["*the target http://127.0.0.1:9 could not be reached*", "*error:*onnection refused*"])
+    result.stdout.fnmatch_lines(
+        ["*the target http://127.0.0.1:9 could not be reached*", "*error:*onnection refused*"]
+    )
 
 
 @pytest.mark.parametrize(
     ("marker", "message"),
     [
-        ("HealthUser, users=0", "*test_load.py::test_bad: users=0 from the load marker of test_load.py::test_bad: must be a whole number >= 1"),
-        ("HealthUser, duration='soon'", "*duration='soon' from the load marker*expected seconds or a time string*"),
+        (
+            "HealthUser, users=0",
+            "*test_load.py::test_bad: users=0 from the load marker of test_load.py::test_bad: must be a whole number >= 1",
+        ),
+        (
+            "HealthUser, duration='soon'",
+            "*duration='soon' from the load marker*expected seconds or a time string*",
+        ),
         ("'HealthUser', users=1", "*load marker argument 1 ('HealthUser') is not a Locust User class"),
-        ("HealthUser, thresholds={'p95': '=<1'}", "*test_bad: threshold 'p95': cannot parse condition '=<1'*"),
+        (
+            "HealthUser, thresholds={'p95': '=<1'}",
+            "*test_bad: threshold 'p95': cannot parse condition '=<1'*",
+        ),
         ("HealthUser, thresholds={'p9x': '<1'}", "*test_bad: unknown threshold metric 'p9x'*"),
     ],
 )
 def test_invalid_marker_arguments_are_usage_errors_naming_the_test(
     pytester: pytest.Pytester, target: TargetServer, marker: str, message: str
 ) -> None:
-    write_tests(pytester, f"\n@pytest.mark.load({marker})\ndef test_bad():\n    pass\n\ndef test_other():\n    pass\n")
+    write_tests(
+        pytester, f"\n@pytest.mark.load({marker})\ndef test_bad():\n    pass\n\ndef test_other():\n    pass\n"
+    )
     before = dict(target.hits)
     result = run(pytester, target)
     result.assert_outcomes(passed=1, errors=1)
-    result.stdout.fnmatch_lines(["*ERROR at setup of test_bad*", "pytest-loadtest usage error: *" + message.lstrip("*")])
+    result.stdout.fnmatch_lines(
+        ["*ERROR at setup of test_bad*", "pytest-loadtest usage error: *" + message.lstrip("*")]
+    )
     assert "Traceback" not in result.stdout.str()
     assert target.hits == before
 
@@ -155,13 +185,18 @@ def test_marker_beats_env(load_result):
 
 
 def test_load_marker_selection_and_strict_markers(pytester: pytest.Pytester, target: TargetServer) -> None:
-    write_tests(pytester, "\n@pytest.mark.load(HealthUser, users=1, duration=1)\ndef test_load():\n    pass\n\ndef test_unit():\n    pass\n")
+    write_tests(
+        pytester,
+        "\n@pytest.mark.load(HealthUser, users=1, duration=1)\ndef test_load():\n    pass\n\ndef test_unit():\n    pass\n",
+    )
     run(pytester, target, "--strict-markers", "-m", "not load").assert_outcomes(passed=1, deselected=1)
     result = run(pytester, target, "--strict-markers", "-m", "load", "-q")
     result.assert_outcomes(passed=1, deselected=1)
 
 
-def test_requests_imported_first_and_threaded_plain_tests(pytester: pytest.Pytester, target: TargetServer) -> None:
+def test_requests_imported_first_and_threaded_plain_tests(
+    pytester: pytest.Pytester, target: TargetServer
+) -> None:
     pytester.makeconftest("import ssl, requests, urllib3\n")
     pytester.makepyfile(
         test_mixed="import requests, threading\n"

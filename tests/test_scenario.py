@@ -31,15 +31,33 @@ class HostlessUser(HttpUser):
         self.client.get("/health")
 
 
-def resolve(marker: dict[str, object], cli: dict[str, object] | None = None, env: dict[str, str] | None = None,
-            ini: dict[str, object] | None = None, classes: tuple[object, ...] = (ApiUser,)):
-    layers = [command_line_layer(cli or {}), marker_layer("t::x", marker), environment_layer(env or {}), ini_layer(ini or {})]
+def resolve(
+    marker: dict[str, object],
+    cli: dict[str, object] | None = None,
+    env: dict[str, str] | None = None,
+    ini: dict[str, object] | None = None,
+    classes: tuple[object, ...] = (ApiUser,),
+):
+    layers = [
+        command_line_layer(cli or {}),
+        marker_layer("t::x", marker),
+        environment_layer(env or {}),
+        ini_layer(ini or {}),
+    ]
     return resolve_scenario("t::x", classes, marker, layers)
 
 
 @pytest.mark.parametrize(
     ("text", "seconds"),
-    [(5, 5.0), ("30s", 30.0), ("5m", 300.0), ("1h30m", 5400.0), ("1.5", 1.5), ("500ms", 0.5), ("2m10s", 130.0)],
+    [
+        (5, 5.0),
+        ("30s", 30.0),
+        ("5m", 300.0),
+        ("1h30m", 5400.0),
+        ("1.5", 1.5),
+        ("500ms", 0.5),
+        ("2m10s", 130.0),
+    ],
 )
 def test_durations(text: object, seconds: float) -> None:
     assert parse_duration(text) == seconds
@@ -56,7 +74,12 @@ def test_precedence_command_line_then_marker_then_environment_then_ini() -> None
     marker = {"users": 4, "host": "http://127.0.0.1:2"}
     cli = {"users": "500"}
     scenario = resolve(marker, cli=cli, env=env, ini=ini)
-    assert (scenario.users, scenario.duration, scenario.spawn_rate, scenario.host) == (500, 8.0, 1.0, "http://127.0.0.1:2")
+    assert (scenario.users, scenario.duration, scenario.spawn_rate, scenario.host) == (
+        500,
+        8.0,
+        1.0,
+        "http://127.0.0.1:2",
+    )
     assert resolve({}, ini=ini).users == 2
     assert resolve({}, env=env, ini=ini).users == 3
     assert resolve(marker, env=env, ini=ini).users == 4
@@ -70,12 +93,19 @@ def test_precedence_command_line_then_marker_then_environment_then_ini() -> None
         ({"spawn_rate": -1}, {}, {}, "spawn_rate=-1 from the load marker of t::x: must be a number > 0"),
         ({}, {"users": "many"}, {}, "--load-users='many' from the command line: must be a number"),
         ({}, {}, {"LOAD_DURATION": "x"}, "LOAD_DURATION='x' from the environment"),
-        ({"host": "127.0.0.1:80"}, {}, {}, "host='127.0.0.1:80' from the load marker of t::x: must be a base URL"),
+        (
+            {"host": "127.0.0.1:80"},
+            {},
+            {},
+            "host='127.0.0.1:80' from the load marker of t::x: must be a base URL",
+        ),
         ({"usrs": 3}, {}, {}, "unknown load marker argument(s) usrs"),
         ({"duration": 2, "warmup": 3}, {}, {}, "warmup (3s) must be shorter than the duration (2s)"),
     ],
 )
-def test_bad_values_name_their_source(marker: dict[str, object], cli: dict[str, object], env: dict[str, str], message: str) -> None:
+def test_bad_values_name_their_source(
+    marker: dict[str, object], cli: dict[str, object], env: dict[str, str], message: str
+) -> None:
     with pytest.raises(LoadTestUsageError, match=None) as raised:
         resolve(marker, cli=cli, env=env)
     assert message in str(raised.value)

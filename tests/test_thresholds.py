@@ -44,7 +44,9 @@ def result_with(**entries: EntryStats) -> LoadResult:
         ("median", ">1ms", ">", 1.0),
     ],
 )
-def test_conditions_parse_with_units_and_default_directions(metric: str, condition: object, op: str, limit: float) -> None:
+def test_conditions_parse_with_units_and_default_directions(
+    metric: str, condition: object, op: str, limit: float
+) -> None:
     threshold = parse_condition(metric, condition, "test_x")
     assert (threshold.op, threshold.limit) == (op, pytest.approx(limit))
 
@@ -73,7 +75,13 @@ def test_bad_thresholds_name_the_test_and_the_key(spec: object, message: str) ->
 def test_verdicts_for_total_and_entries() -> None:
     health = entry("GET /health", {5.0: 50})
     thresholds = parse_thresholds(
-        {"p95": "<100ms", "fail_ratio": "<1%", "rps": ">=5", "GET /health": {"p99": "<300ms"}, "/health": {"max": 1}},
+        {
+            "p95": "<100ms",
+            "fail_ratio": "<1%",
+            "rps": ">=5",
+            "GET /health": {"p99": "<300ms"},
+            "/health": {"max": 1},
+        },
         "t",
     )
     verdicts = evaluate(thresholds, result_with(health=health))

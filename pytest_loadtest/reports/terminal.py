@@ -29,14 +29,18 @@ def render_summary(rows: Sequence[SummaryRow]) -> str:
     table = [["test", *(title for title, _ in _COLUMNS), "verdict"]]
     for row in rows:
         cells = [_cell(key, row.figures.get(key, "-")) for _, key in _COLUMNS]
-        verdict = row.verdict + "".join(f" ({flag})" for flag in ("partial", "saturated") if flag in row.figures)
+        verdict = row.verdict + "".join(
+            f" ({flag})" for flag in ("partial", "saturated") if flag in row.figures
+        )
         if row.figures.get("dropped_iterations", "0") != "0":
             verdict += f" (dropped {row.figures['dropped_iterations']} of {_due(row.figures)} iterations)"
         table.append([row.test, *cells, verdict])
     widths = [max(len(line[i]) for line in table) for i in range(len(table[0]))]
     lines = []
     for index, line in enumerate(table):
-        cells = [line[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(line[1:-1], widths[1:-1], strict=True)]
+        cells = [line[0].ljust(widths[0])] + [
+            c.rjust(w) for c, w in zip(line[1:-1], widths[1:-1], strict=True)
+        ]
         lines.append("  ".join([*cells, line[-1]]).rstrip())
         if index == 0:
             lines.append("  ".join("-" * width for width in widths))

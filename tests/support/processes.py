@@ -49,6 +49,16 @@ class PytestProcess:
                     assert chunk, f"pytest ended before {text!r} appeared:\n{self.output}"
                     self.output += chunk.decode(errors="replace")
 
+    def wait_for_engine(self, timeout: float = 30.0) -> None:
+        """Wait until this session has started an engine process (its scenario is past collection and setup)."""
+        deadline = time.monotonic() + timeout
+        while not any(
+            self.process.pid != process.pid for process in marked_processes(self.mark)
+        ):  # the session itself carries the mark too
+            assert time.monotonic() < deadline, f"no engine process started in time:\n{self.output}"
+            assert self.process.poll() is None, f"pytest ended before its engine started:\n{self.output}"
+            time.sleep(0.05)
+
     def finish(self, timeout: float = 30.0) -> int:
         """Wait for the exit code and collect the rest of the output."""
         assert self.process.stdout is not None
