@@ -9,6 +9,7 @@ STAMP := $(VENV)/.installed
 REPORT_DIR ?= load_test_reports
 LOAD_PROFILE ?= smoke
 PYTEST_ARGS ?=
+TEST_WORKERS ?= 2
 
 .PHONY: install test load-test clean
 
@@ -21,7 +22,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 test: $(STAMP)
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 load-test: $(STAMP)
 	$(PY) -m pytest -m load loadtests --load-profile $(LOAD_PROFILE) --junitxml=$(REPORT_DIR)/junit.xml $(PYTEST_ARGS)
