@@ -160,6 +160,7 @@ class LocustRun:
         # A master's start() blocks while it dispatches users at the spawn rate: start them beside the clock, so a
         # run that ends during the ramp-up ends on time (the starter is killed with the timers).
         starting = gevent.spawn(shapes.start_users, self.runner, self.environment, spec)
+        gevent.sleep(0)  # start() clears the stats before it first yields: let it, before anything reads them
         timers: list[gevent.Greenlet[Any, Any]] = [
             starting,
             gevent.spawn_later(spec["duration"], self._done.set),
@@ -189,7 +190,6 @@ class LocustRun:
 
     def _tick(self, started: float) -> None:
         interval = float(self.spec.get("progress_interval", 1.0))
-        total = self.environment.stats.total
         last_times: dict[int, int] = {}  # Locust types buckets as int; ours are floats
         last_requests, last_at = 0, started
         while True:
@@ -197,6 +197,7 @@ class LocustRun:
             now = time.monotonic()
             if self._stats_reset:  # the warm-up ended since the last tick: count from zero again
                 last_times, last_requests, self._stats_reset = {}, 0, False
+            total = self.environment.stats.total  # start() replaces it when it clears the stats
             recent = diff_response_time_dicts(dict(total.response_times), last_times)
             point = {
                 "type": "progress",

@@ -49,6 +49,8 @@ def test_run_scenario_from_a_script(tmp_path: Path, target: TargetServer) -> Non
     assert 20 <= slow.percentile(0.5) < 60 and slow.min >= 20
     assert 1.4 <= result.elapsed <= 2.5 and not result.partial
     assert points and points[0].users == 3 and len(result.history) == len(points)
+    # progress counts what the run counts (the runner's start() replaces the stats objects it clears)
+    assert 0 < points[0].requests <= result.total.num_requests and points[0].rps > 0 and points[0].p95 >= 20
 
 
 def test_stats_are_reset_after_the_warmup(tmp_path: Path, target: TargetServer) -> None:
