@@ -26,8 +26,8 @@ QUICKSTART = ROOT / "docs" / "LOAD_TESTING_QUICKSTART.md"
 OPS_GUIDE = ROOT / "docs" / "LOAD_TESTING_OPS_GUIDE.md"
 BLOCK_TIMEOUT = 60.0
 RUNNABLE = re.compile(r"^<!-- runnable -->\n```bash\n(.*?)^```$", re.MULTILINE | re.DOTALL)
-NOT_INI_KEYS = frozenset({"load_result", "load_test_reports"})
-"""``load_*`` names the docs use that are not ini keys: the fixture, the default report directory."""
+NOT_INI_KEYS = frozenset({"load_result", "load_test_reports", "load_value", "load_values"})
+"""``load_*`` names the docs use that are not ini keys: the fixture, the default report directory, the accessors."""
 
 
 def runnable_blocks() -> list[str]:
@@ -116,10 +116,19 @@ def test_every_environment_variable_the_docs_name_is_a_setting() -> None:
     keys = set(re.findall(r"^\s+(load_[a-z_]+) \(", pytest_help(), re.MULTILINE))
     # every setting's LOAD_* variable; warmup has none in the ini file but one in the environment
     settings = {"LOAD_" + key.removeprefix("load_").upper() for key in keys} | {"LOAD_WARMUP"}
+    # and the variables the plugin (LOAD_SECRET_KEYS) and the Platform API suite (its thresholds, seed) read
+    settings |= {name for name in read_variables() if name.startswith("LOAD_")}
     unknown = {
         name: where for name, where in named(r"\bLOAD_[A-Z_]*[A-Z]\b(?!\.md)").items() if name not in settings
     }
     assert not unknown, f"LOAD_* variables named in the docs that are no setting: {unknown}"
+
+
+def read_variables() -> set[str]:
+    """LOAD_* names in the code and in the committed env file (which the suite's settings read)."""
+    sources = [*(ROOT / "pytest_loadtest").rglob("*.py"), *(ROOT / "loadtests").rglob("*.py")]
+    text = "\n".join(path.read_text(encoding="utf-8") for path in [*sources, ROOT / ".env.load-testing"])
+    return set(re.findall(r"\bLOAD_[A-Z_]*[A-Z]\b", text))
 
 
 def message_templates() -> list[str]:
