@@ -25,7 +25,7 @@ test: $(STAMP)
 	$(PY) -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 load-test: $(STAMP)
-	$(PY) -m pytest -m load loadtests --load-profile $(LOAD_PROFILE) --junitxml=$(REPORT_DIR)/junit.xml $(PYTEST_ARGS)
+	$(PY) -m pytest -m load loadtests --load-profile $(LOAD_PROFILE) --load-report-dir $(REPORT_DIR) --junitxml=$(REPORT_DIR)/junit.xml $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) $(REPORT_DIR) .pytest_cache build dist *.egg-info

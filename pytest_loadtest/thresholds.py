@@ -248,6 +248,12 @@ def parse_condition(metric: str, condition: object, where: str, scope: str | Non
     limit = float(match["number"]) * units[unit]
     if not math.isfinite(limit) or limit < 0:
         raise LoadTestUsageError(f"{where}: threshold {key}: limit in {text!r} must be a finite number >= 0")
+    if kind is Kind.RATIO and limit > 1.0:
+        hint = f"; did you mean '{match['op'] or ''}{match['number']}%'?" if not unit else ""
+        raise LoadTestUsageError(
+            f"{where}: threshold {key}: limit in {text!r} is over 100%: a ratio is a fraction from 0 to 1 "
+            f"or a percentage from 0% to 100%{hint}"
+        )
     op = match["op"] or (">=" if metric in _LOWER_BOUND_BY_DEFAULT else "<=")
     return Threshold(metric=metric, op=op, limit=limit, condition=text.strip(), scope=scope)
 

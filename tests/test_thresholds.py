@@ -58,6 +58,11 @@ def test_conditions_parse_with_units_and_default_directions(
         ({"p95": "=<100ms"}, "cannot parse condition '=<100ms'"),
         ({"p95": "<100%"}, "unit '%' in '<100%' does not fit p95"),
         ({"fail_ratio": "<1ms"}, "unit 'ms' in '<1ms' does not fit fail_ratio"),
+        (
+            {"fail_ratio": "<5"},
+            "limit in '<5' is over 100%: a ratio is a fraction from 0 to 1 or a percentage from 0% to 100%; did you mean '<5%'?",
+        ),
+        ({"fail_ratio": "<200%"}, "limit in '<200%' is over 100%"),
         ({"rps": "fast"}, "cannot parse condition 'fast'"),
         ({"GET /health": {"p99x": "<1"}}, "unknown threshold metric 'GET /health' -> 'p99x'"),
         ({"p95": True}, "condition must be a string"),
