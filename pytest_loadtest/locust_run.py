@@ -29,6 +29,8 @@ from pytest_loadtest.result import TOTAL_NAME
 
 Emit = Callable[[dict[str, Any]], None]
 UNREACHABLE_AFTER = 1.0
+FINAL_SAMPLE_AFTER = 0.25
+"""Seconds of the run after the last progress point that earn a final point of their own when the run ends."""
 """Seconds of nothing but connection errors after which the target counts as unreachable."""
 
 _CONNECTION_ERROR = re.compile(
@@ -143,6 +145,7 @@ class LocustRun:
         self._measure_start = 0.0
         self._stats_reset = False
         self._history: list[dict[str, Any]] = []
+        self._last_sample: tuple[dict[int, int], int, float] | None = None  # Locust types buckets as int
 
     def request_stop(self, interrupted: bool = True) -> None:
         """Stop the run early (Ctrl-C, SIGTERM, the parent asking); the figures so far are kept."""
@@ -172,6 +175,9 @@ class LocustRun:
         stopped = time.monotonic()
         stages = starting.value  # a profile's stage recorder (start_shape returns at once), else None
         gevent.killall(timers, block=True)
+        last_at = self._last_sample[2] if self._last_sample else started
+        if not self._unreachable and stopped - last_at >= FINAL_SAMPLE_AFTER:
+            self._sample(started, stopped)  # the run's last part, shorter than a progress interval
         self._stop_runner()
         events.quitting.fire(environment=self.environment)  # type: ignore[no-untyped-call]
         return {
@@ -190,31 +196,34 @@ class LocustRun:
 
     def _tick(self, started: float) -> None:
         interval = float(self.spec.get("progress_interval", 1.0))
-        last_times: dict[int, int] = {}  # Locust types buckets as int; ours are floats
-        last_requests, last_at = 0, started
         while True:
             gevent.sleep(interval)
             now = time.monotonic()
-            if self._stats_reset:  # the warm-up ended since the last tick: count from zero again
-                last_times, last_requests, self._stats_reset = {}, 0, False
-            total = self.environment.stats.total  # start() replaces it when it clears the stats
-            recent = diff_response_time_dicts(dict(total.response_times), last_times)
-            point = {
-                "type": "progress",
-                "elapsed": now - started,
-                "users": self.runner.user_count,
-                "requests": total.num_requests,
-                "failures": total.num_failures,
-                "rps": (total.num_requests - last_requests) / max(now - last_at, 1e-9),
-                "p95": float(calculate_response_time_percentile(recent, sum(recent.values()), 0.95)),
-            }
-            self._history.append(point)
-            self.emit(point)
-            last_times, last_requests, last_at = dict(total.response_times), total.num_requests, now
+            self._sample(started, now)
             if now - started >= UNREACHABLE_AFTER and self._target_unreachable():
                 self._unreachable = True
                 self._done.set()
                 return
+
+    def _sample(self, started: float, now: float) -> None:
+        """One progress point: what the display shows and the charts plot, for the interval since the last."""
+        last_times, last_requests, last_at = self._last_sample or ({}, 0, started)
+        if self._stats_reset:  # the warm-up ended since the last sample: count from zero again
+            last_times, last_requests, self._stats_reset = {}, 0, False
+        total = self.environment.stats.total  # start() replaces it when it clears the stats
+        recent = diff_response_time_dicts(dict(total.response_times), last_times)
+        point = {
+            "type": "progress",
+            "elapsed": now - started,
+            "users": self.runner.user_count,
+            "requests": total.num_requests,
+            "failures": total.num_failures,
+            "rps": (total.num_requests - last_requests) / max(now - last_at, 1e-9),
+            "p95": float(calculate_response_time_percentile(recent, sum(recent.values()), 0.95)),
+        }
+        self._history.append(point)
+        self.emit(point)
+        self._last_sample = (dict(total.response_times), total.num_requests, now)
 
     def _target_unreachable(self) -> bool:
         stats = self.environment.stats

@@ -51,6 +51,7 @@ def test_run_scenario_from_a_script(tmp_path: Path, target: TargetServer) -> Non
     assert points and points[0].users == 3 and len(result.history) == len(points)
     # progress counts what the run counts (the runner's start() replaces the stats objects it clears)
     assert 0 < points[0].requests <= result.total.num_requests and points[0].rps > 0 and points[0].p95 >= 20
+    assert points[-1].elapsed >= 1.4  # the last half second has a point of its own: the charts reach the end
 
 
 def test_stats_are_reset_after_the_warmup(tmp_path: Path, target: TargetServer) -> None:
