@@ -3,6 +3,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+import requests
 from dotenv import dotenv_values
 
 from tests.support.target import TargetServer
@@ -28,3 +29,11 @@ def target() -> Iterator[TargetServer]:
     """A real HTTP server on 127.0.0.1 (see tests/support/target.py for its routes)."""
     with TargetServer() as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def http() -> Iterator[requests.Session]:
+    """A keep-alive session that ignores proxy settings from the environment (all traffic is to 127.0.0.1)."""
+    with requests.Session() as session:
+        session.trust_env = False
+        yield session

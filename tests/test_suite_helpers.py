@@ -28,13 +28,6 @@ def api() -> Iterator[PlatformApiServer]:
         yield server
 
 
-@pytest.fixture(scope="module")
-def http() -> Iterator[requests.Session]:
-    with requests.Session() as session:
-        session.trust_env = False
-        yield session
-
-
 def test_generated_data_is_reproducible_and_accepted_by_the_api(
     api: PlatformApiServer, http: requests.Session
 ) -> None:

@@ -18,14 +18,6 @@ def api() -> Iterator[PlatformApiServer]:
         yield server
 
 
-@pytest.fixture(scope="session")
-def http() -> Iterator[requests.Session]:
-    """A keep-alive session that ignores proxy settings from the environment (all traffic is to 127.0.0.1)."""
-    with requests.Session() as session:
-        session.trust_env = False
-        yield session
-
-
 @pytest.fixture
 def account(api: PlatformApiServer, http: requests.Session) -> Account:
     """A fresh, logged-in user."""
