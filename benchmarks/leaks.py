@@ -1,15 +1,16 @@
 """Leak check: many short load scenarios in one pytest session leave the pytest process as it was.
 
-Each scenario runs in its own engine process (its greenlets, sockets and Locust state die with it), so what must
-stay flat is the pytest process: threads, greenlets, open file descriptors, sockets, child processes and RSS. The
-session samples itself after every test; the baseline is the sample after the first scenario (one-time costs such as
-imports are paid by then).
+Each scenario runs in its own engine process, forked by the session's fork server (its greenlets, sockets and Locust
+state die with it), so what must stay flat is the pytest process (threads, greenlets, open file descriptors, sockets,
+child processes besides the one fork server, RSS) and the fork server (its descriptors and RSS). The session samples
+itself after every test; the baseline is the sample after the first scenario (one-time costs such as imports and
+starting the fork server are paid by then).
 
     .venv/bin/python benchmarks/leaks.py                 # 100 scenarios of 0.3 s, prints the figures
     .venv/bin/python benchmarks/leaks.py --scenarios 10 --json
 
-Exit status 1 when a bound is exceeded: any extra thread, greenlet, descriptor, socket or child process, or RSS
-growth over ``--rss-bound-mb`` (default 10 MB).
+Exit status 1 when a bound is exceeded: any extra thread, greenlet, descriptor, socket, child process or fork server,
+or RSS growth of the pytest process or the fork server over ``--rss-bound-mb`` (default 10 MB).
 """
 
 from __future__ import annotations
@@ -36,17 +37,26 @@ import greenlet, psutil, pytest
 SAMPLES = []
 
 
+def is_forkserver(process):
+    return "pytest_loadtest.forkserver_process" in " ".join(process.cmdline())
+
+
 def sample():
     process = psutil.Process()
     gc.collect()
+    descendants = process.children(recursive=True)
+    servers = [child for child in descendants if is_forkserver(child)]
     return {
         "threads": threading.active_count(),
         "os_threads": process.num_threads(),
         "greenlets": sum(isinstance(o, greenlet.greenlet) for o in gc.get_objects()),
         "fds": process.num_fds(),
         "sockets": len(process.net_connections(kind="all")),
-        "children": len(process.children(recursive=True)),
+        "children": len(descendants) - len(servers),
+        "forkservers": len(servers),
+        "forkserver_fds": sum(server.num_fds() for server in servers),
         "rss": process.memory_info().rss,
+        "forkserver_rss": sum(server.memory_info().rss for server in servers),
     }
 
 
@@ -85,7 +95,7 @@ class SlowUser(HttpUser):
 def test_short(n):
     pass
 """
-COUNTS = ("threads", "os_threads", "greenlets", "fds", "sockets", "children")
+COUNTS = ("threads", "os_threads", "greenlets", "fds", "sockets", "children", "forkservers", "forkserver_fds")
 
 
 def measure(count: int, duration: float) -> dict[str, Any]:
@@ -117,8 +127,9 @@ def measure(count: int, duration: float) -> dict[str, Any]:
         "wall_seconds": round(wall, 1),
         "first": first,
         "last": last,
-        "growth": {key: last[key] - first[key] for key in (*COUNTS, "rss")},
+        "growth": {key: last[key] - first[key] for key in (*COUNTS, "rss", "forkserver_rss")},
         "rss_growth_mb": round((last["rss"] - first["rss"]) / 2**20, 2),
+        "forkserver_rss_growth_mb": round((last["forkserver_rss"] - first["forkserver_rss"]) / 2**20, 2),
         "rss_max_mb": round(max(s["rss"] for s in samples) / 2**20, 1),
     }
 
@@ -128,8 +139,11 @@ def problems(figures: dict[str, Any], rss_bound_mb: float) -> list[str]:
     found = [f"{key} grew by {figures['growth'][key]}" for key in COUNTS if figures["growth"][key] > 0]
     if figures["last"]["children"]:
         found.append(f"{figures['last']['children']} child process(es) left")
-    if figures["rss_growth_mb"] > rss_bound_mb:
-        found.append(f"RSS grew by {figures['rss_growth_mb']} MB (bound {rss_bound_mb} MB)")
+    if figures["last"]["forkservers"] > 1:
+        found.append(f"{figures['last']['forkservers']} fork servers (one per session)")
+    for key, what in (("rss_growth_mb", "RSS"), ("forkserver_rss_growth_mb", "the fork server's RSS")):
+        if figures[key] > rss_bound_mb:
+            found.append(f"{what} grew by {figures[key]} MB (bound {rss_bound_mb} MB)")
     return found
 
 
@@ -151,9 +165,10 @@ def main() -> int:
         print(
             f"{figures['scenarios']} scenarios of {figures['duration']} s in one session: {figures['wall_seconds']} s"
         )
-        for key in (*COUNTS, "rss"):
-            print(f"  {key:10} first {figures['first'][key]:>12}  last {figures['last'][key]:>12}")
+        for key in (*COUNTS, "rss", "forkserver_rss"):
+            print(f"  {key:14} first {figures['first'][key]:>12}  last {figures['last'][key]:>12}")
         print(f"  RSS growth {figures['rss_growth_mb']} MB, max {figures['rss_max_mb']} MB")
+        print(f"  fork server RSS growth {figures['forkserver_rss_growth_mb']} MB")
         print("  " + ("; ".join(found) if found else "no leaks"))
     return 1 if found else 0
 

@@ -1,9 +1,10 @@
 """Entry point of the engine process: ``python -m pytest_loadtest.engine_process``.
 
 The pytest process never gevent-patches itself (that breaks ``requests``-first imports, threads and xdist); it
-starts this process instead, which patches first by importing Locust, runs one scenario and exits. Protocol:
-one JSON line on stdin (the scenario spec), then optional command lines (``stop``); JSON lines on stdout
-(``progress`` while running, then one ``result`` or ``error``). User code that prints writes to stderr.
+starts this process instead (or has the fork server fork one), which patches first by importing Locust, runs one
+scenario and exits. Protocol: one JSON line on stdin (the scenario spec, with the environment and working directory
+to run in), then optional command lines (``stop``); JSON lines on stdout (``engine`` with its pid first, ``progress``
+while running, then one ``result`` or ``error``). User code that prints writes to stderr.
 """
 
 from __future__ import annotations
@@ -19,11 +20,16 @@ from typing import Any
 def main() -> int:
     protocol = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)
-    spec = json.loads(_read_line(0))
-    sys.path[:] = spec["sys_path"]
 
     def emit(message: dict[str, Any]) -> None:
         protocol.write(json.dumps(message) + "\n")
+
+    emit({"type": "engine", "pid": os.getpid()})
+    spec = json.loads(_read_line(0))
+    sys.path[:] = spec["sys_path"]
+    os.environ.clear()
+    os.environ.update(spec["environ"])
+    os.chdir(spec["cwd"])
 
     try:
         return _run(spec, emit)
@@ -52,9 +58,18 @@ def _read_line(fd: int) -> bytes:
     return line
 
 
-def _run(spec: dict[str, Any], emit: Any) -> int:
-    import gevent
+def preload() -> None:
+    """Import what running a scenario needs (the fork server does this once for all its engines)."""
     import locust  # noqa: F401  (patches gevent first; nothing above imported ssl or sockets)
+    import pytest  # noqa: F401  (test modules that define the users import it)
+
+    from pytest_loadtest import client_guard, cpu_monitor, distributed, locust_run, sharing  # noqa: F401
+    from pytest_loadtest.reports import locust_files  # noqa: F401
+
+
+def _run(spec: dict[str, Any], emit: Any) -> int:
+    preload()
+    import gevent
 
     from pytest_loadtest import client_guard, cpu_monitor, distributed, locust_run, sharing
     from pytest_loadtest.reports import locust_files

@@ -23,6 +23,7 @@ import pytest
 from pytest_loadtest import thresholds as threshold_rules
 from pytest_loadtest.body_task import describe_body, require_host
 from pytest_loadtest.engine import run_scenario
+from pytest_loadtest.engine_processes import ForkServer
 from pytest_loadtest.envfile import DEFAULT_ENV_FILE, load_env_file
 from pytest_loadtest.errors import EngineError, LoadTestUsageError, ScenarioInterrupted
 from pytest_loadtest.evidence import MIN_SAMPLES_HELP, EvidenceRule, ramp_up_seconds
@@ -81,6 +82,7 @@ result_key = pytest.StashKey[LoadResult]()
 reports_key = pytest.StashKey[LoadReports]()
 values_key = pytest.StashKey[tuple[str, ...]]()
 profile_key = pytest.StashKey[Profile | None]()
+forkserver_key = pytest.StashKey[ForkServer | None]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -129,6 +131,15 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[profile_key] = _chosen_profile(config)
     config.pluginmanager.register(LoadSummary(), "loadtest-summary")
     config.stash[reports_key] = register_reports(config, scenario_key, result_key)
+    config.stash[forkserver_key] = (
+        ForkServer() if ForkServer.supported() else None
+    )  # starts at the first scenario
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    forkserver = config.stash.get(forkserver_key, None)
+    if forkserver is not None:
+        forkserver.close()
 
 
 def _env_file(config: pytest.Config) -> Path | None:
@@ -274,7 +285,11 @@ def _run(item: pytest.Item, scenario: Scenario) -> LoadResult:
     display = _progress_display(item, scenario)
     try:
         with one_scenario_at_a_time(current_run_id()):
-            result = run_scenario(scenario, on_progress=display.update if display else None)
+            result = run_scenario(
+                scenario,
+                on_progress=display.update if display else None,
+                forkserver=item.config.stash[forkserver_key],
+            )
     except ScenarioInterrupted as interrupted:
         if interrupted.result is None:
             raise  # a second Ctrl-C, or no figures to keep: stop at once

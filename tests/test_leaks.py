@@ -10,7 +10,9 @@ from pathlib import Path
 SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "leaks.py"
 
 
-def test_six_scenarios_leave_no_threads_greenlets_descriptors_sockets_or_children() -> None:
+def test_six_scenarios_leave_no_threads_greenlets_descriptors_sockets_or_children_and_one_fork_server() -> (
+    None
+):
     run = subprocess.run(
         [sys.executable, str(SCRIPT), "--scenarios", "6", "--duration", "0.3", "--json"],
         capture_output=True,
@@ -22,4 +24,5 @@ def test_six_scenarios_leave_no_threads_greenlets_descriptors_sockets_or_childre
     figures = json.loads(run.stdout)
     assert figures["problems"] == []
     assert figures["last"]["children"] == 0 and figures["growth"]["fds"] <= 0
-    assert figures["rss_growth_mb"] < 10
+    assert figures["last"]["forkservers"] == 1 and figures["growth"]["forkserver_fds"] <= 0
+    assert figures["rss_growth_mb"] < 10 and figures["forkserver_rss_growth_mb"] < 10

@@ -86,5 +86,7 @@ def test_an_error_rate_fails_the_auth_scenarios(tmp_path: Path) -> None:
     assert junit_outcomes(tmp_path) == {"test_auth": "failed", "test_auth_rejects_bad_tokens": "failed"}
     for test in ("test_auth", "test_auth_rejects_bad_tokens"):
         assert f"test_auth.py::{test}: 1 of 3 load thresholds failed" in session.stdout
-    failures = session.stdout.partition("short test summary info")[0]  # with CI set, pytest repeats messages whole
+    failures = session.stdout.partition("short test summary info")[
+        0
+    ]  # with CI set, pytest repeats messages whole
     assert len(re.findall(r"\nfail_ratio +<= 1\.00% +\d+\.\d+% +FAIL\n", failures)) == 2

@@ -52,9 +52,7 @@ class PytestProcess:
     def wait_for_engine(self, timeout: float = 30.0) -> None:
         """Wait until this session has started an engine process (its scenario is past collection and setup)."""
         deadline = time.monotonic() + timeout
-        while not any(
-            self.process.pid != process.pid for process in marked_processes(self.mark)
-        ):  # the session itself carries the mark too
+        while not any(is_engine(process, self.process.pid) for process in marked_processes(self.mark)):
             assert time.monotonic() < deadline, f"no engine process started in time:\n{self.output}"
             assert self.process.poll() is None, f"pytest ended before its engine started:\n{self.output}"
             time.sleep(0.05)
@@ -65,6 +63,16 @@ class PytestProcess:
         rest, _ = self.process.communicate(timeout=timeout)
         self.output += rest.decode(errors="replace")
         return self.process.returncode
+
+
+def is_engine(process: psutil.Process, session_pid: int) -> bool:
+    """An engine of the session: spawned by it, or forked by its fork server (not the session, not the server)."""
+    try:
+        if process.pid == session_pid:
+            return False
+        return process.ppid() != session_pid or "pytest_loadtest.forkserver_process" not in process.cmdline()
+    except psutil.Error:
+        return False
 
 
 def marked_processes(mark: str) -> list[psutil.Process]:
