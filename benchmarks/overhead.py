@@ -6,7 +6,8 @@ runs by ``locust --headless -f file -u 50 -r 50 -t 10s`` and by a pytest session
 interleaved for several rounds. Printed: requests/s of each (requests counted / the scenario's duration, for both:
 Locust's own CSV figure divides by the time since its stats were last reset instead), the plugin / plain ratio per round and overall (goal
 >= 0.97), then the fixed cost per load test: a session of several 1-second scenarios, each test's JUnit time minus
-its scenario's duration (goal < 0.3 s), with where that time goes.
+its scenario's duration (goal < 0.3 s; the first test of a session also starts the fork server), with where that
+time goes.
 
     .venv/bin/python benchmarks/overhead.py                       # 3 rounds of 10 s, 50 users
     .venv/bin/python benchmarks/overhead.py --rounds 5 --duration 20 --users 50 --json
@@ -194,7 +195,10 @@ def session(work: Path, args: list[str], on: set[int]) -> None:
 
 
 def fixed_cost(work: Path, host: str, count: int, on: set[int]) -> dict[str, Any]:
-    """Each 1-second test's JUnit time (setup + call + teardown) minus its 1 s scenario; the session's wall time."""
+    """Each 1-second test's JUnit time (setup + call + teardown) minus its 1 s scenario; the session's wall time.
+
+    The first test of a session also starts the fork server (imports Locust); the others fork an engine from it.
+    """
     (work / "test_fixed.py").write_text(FIXED_COST_TESTS.format(count=count))
     junit = work / "fixed.xml"
     started = time.monotonic()
@@ -204,7 +208,8 @@ def fixed_cost(work: Path, host: str, count: int, on: set[int]) -> dict[str, Any
     return {
         "tests": count,
         "per_test": [round(cost, 3) for cost in per_test],
-        "median": statistics.median(per_test),
+        "first": per_test[0],
+        "median": statistics.median(per_test[1:]),
         "session_wall": wall,
         "session_overhead": wall - count * 1.0,
         "breakdown": breakdown(on),
@@ -214,40 +219,47 @@ def fixed_cost(work: Path, host: str, count: int, on: set[int]) -> dict[str, Any
 
 
 def engine_phases(work: Path, host: str, on: set[int], report_dir: str | None) -> dict[str, float]:
-    """One 1-second scenario through the engine process's own protocol: seconds until its users start, and from
-    the end of the scenario until its result arrives (stopping, snapshot, the per-scenario Locust reports)."""
+    """One 1-second scenario in an engine forked by a running fork server, through the engine protocol: seconds
+    until its users start, and from the end of the scenario until its result arrives (stopping, snapshot, the
+    per-scenario Locust reports)."""
     sys.path.insert(0, str(ROOT))
+    from pytest_loadtest.engine_processes import ForkServer, engine_environment
     from pytest_loadtest.scenario import Scenario, UserClassRef
 
     scenario = Scenario("x", (UserClassRef("users", "Light", str(work / "users.py")),), 2, 2.0, 1.0, host)
-    spec = {**scenario.to_spec(), "sys_path": [str(work), *sys.path], "report_dir": report_dir}
-    env = {key: value for key, value in os.environ.items() if key != "LOCUST_SKIP_MONKEY_PATCH"}
-    env["PYTHONPATH"] = str(ROOT)
-    started = time.monotonic()
-    process = subprocess.Popen(
-        [PYTHON, "-m", "pytest_loadtest.engine_process"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        env=env,
-        preexec_fn=pinned(on),
-    )
-    assert process.stdin is not None and process.stdout is not None
-    process.stdin.write(json.dumps(spec).encode() + b"\n")
-    process.stdin.flush()
-    marks = {}
-    for line in process.stdout:
-        kind = json.loads(line)["type"]
-        marks.setdefault(kind, time.monotonic() - started)
-        if kind in ("result", "error"):
-            break
-    process.stdin.close()
-    process.wait()
+    spec = {
+        **scenario.to_spec(),
+        "sys_path": [str(work), *sys.path],
+        "report_dir": report_dir,
+        "environ": engine_environment(),
+        "cwd": str(work),
+    }
+    affinity = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, on)  # the fork server and its engines inherit it
+    try:
+        with ForkServer() as server, tempfile.TemporaryFile() as stderr:
+            for _ in range(
+                2
+            ):  # the first fork also starts the server: the second is what every later test costs
+                started = time.monotonic()
+                engine = server.fork(stderr)
+                engine.send(json.dumps(spec).encode() + b"\n")
+                marks = {}
+                with engine.channel.makefile("rb") as lines:
+                    for line in lines:
+                        kind = json.loads(line)["type"]
+                        marks.setdefault(kind, time.monotonic() - started)
+                        if kind in ("result", "error"):
+                            break
+                engine.reap()
+    finally:
+        os.sched_setaffinity(0, affinity)
     return {"until_users_start": marks["started"], "after_duration": marks["result"] - marks["started"] - 1.0}
 
 
 def breakdown(on: set[int]) -> dict[str, float]:
-    """Where a scenario's fixed cost goes: a fresh interpreter, and importing Locust in one (gevent patching)."""
+    """What starting the fork server costs, once per session: a fresh interpreter, importing Locust in one (gevent
+    patching), and the engine's own modules."""
 
     def seconds(code: str) -> float:
         runs = []
@@ -319,18 +331,19 @@ def main() -> int:
         f"mean over {args.rounds} rounds: plain {plain_rps:.1f} req/s, plugin {plugin_rps:.1f} req/s, ratio {plugin_rps / plain_rps:.3f}"
     )
     print(
-        f"fixed cost per load test ({fixed['tests']} tests of 1 s): median {fixed['median']:.3f} s "
+        f"fixed cost per load test ({fixed['tests']} tests of 1 s): median {fixed['median']:.3f} s after the first, "
+        f"which also starts the fork server: {fixed['first']:.3f} s "
         f"(each: {', '.join(f'{c:.2f}' for c in fixed['per_test'])}); session wall {fixed['session_wall']:.1f} s"
     )
     parts = fixed["breakdown"]
     print(
-        f"  of which: a fresh interpreter {parts['interpreter']:.3f} s, import locust {parts['import_locust']:.3f} s, "
-        f"the engine's own modules {parts['import_engine_modules']:.3f} s"
+        f"  starting the fork server, once per session: a fresh interpreter {parts['interpreter']:.3f} s, "
+        f"import locust {parts['import_locust']:.3f} s, the engine's own modules {parts['import_engine_modules']:.3f} s"
     )
     for label, key in (("without", "engine"), ("with", "engine_with_reports")):
         phases = fixed[key]
         print(
-            f"  engine process {label} per-scenario Locust reports: {phases['until_users_start']:.3f} s until the "
+            f"  forked engine {label} per-scenario Locust reports: {phases['until_users_start']:.3f} s until the "
             f"users start, {phases['after_duration']:.3f} s from the end of the scenario to its result"
         )
     return 0

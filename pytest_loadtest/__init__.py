@@ -4,6 +4,7 @@ The core works without pytest: build a ``Scenario``, ``run_scenario`` it, ``eval
 """
 
 from pytest_loadtest.engine import run_scenario
+from pytest_loadtest.engine_processes import ForkServer
 from pytest_loadtest.errors import EngineError, LoadTestUsageError, ScenarioInterrupted
 from pytest_loadtest.result import EntryStats, ErrorCount, LoadResult, ProgressPoint, UserException
 from pytest_loadtest.scenario import Scenario, UserClassRef
@@ -14,6 +15,7 @@ __all__ = [
     "EngineError",
     "EntryStats",
     "ErrorCount",
+    "ForkServer",
     "LoadResult",
     "LoadTestUsageError",
     "ProgressPoint",

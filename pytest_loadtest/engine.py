@@ -131,9 +131,7 @@ class _MessageReader:
             return
         chunk = os.read(self.engine.fileno(), 65536)
         if not chunk:
-            raise EngineError(
-                f"the engine process {self.engine.lost()} before it reported{self._stderr_tail()}"
-            )
+            raise EngineError(f"{self.engine.lost()}{self._stderr_tail()}")
         self.buffer += chunk
         *lines, self.buffer = self.buffer.split(b"\n")
         for line in lines:

@@ -36,7 +36,7 @@ class EngineProcess(Protocol):
     def fileno(self) -> int: ...
 
     def lost(self) -> str:
-        """Why the channel ended before the engine reported (called at its end of input)."""
+        """What went wrong when the channel ended before the engine reported (called at its end of input)."""
         ...
 
     def reap(self) -> None: ...
@@ -79,7 +79,7 @@ class SpawnedEngine:
         return self.process.stdout.fileno()
 
     def lost(self) -> str:
-        return f"exited with code {self.process.wait()}"
+        return f"the engine process exited with code {self.process.wait()} before it reported"
 
     def reap(self) -> None:
         if self.process.poll() is None:
@@ -106,7 +106,9 @@ class ForkedEngine:
         return self.channel.fileno()
 
     def lost(self) -> str:
-        return f"was lost with the fork server{self.server.stderr_tail()}"
+        return (
+            f"the engine process was lost with the fork server before it reported{self.server.stderr_tail()}"
+        )
 
     def reap(self) -> None:
         """Kill the engine if it still runs, then wait for the server's word that it is gone (end of input)."""

@@ -9,6 +9,8 @@ A rate needs the users running: ``rps`` is inconclusive when the run (warm-up in
 the time Locust takes to start every user at ``spawn_rate`` (``users / spawn_rate`` seconds; none when every user
 starts at once), so its users never all ran together. Counts (``requests``, ``failures``) and ``fail_ratio`` are
 always judged. ``min_samples = 0`` turns both rules off.
+
+A run with no completed request at all measured nothing, thresholds or not: that fails the test on its own.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import TYPE_CHECKING
 from pytest_loadtest.thresholds import Threshold, percentile_fraction
 
 if TYPE_CHECKING:
-    from pytest_loadtest.result import EntryStats
+    from pytest_loadtest.result import EntryStats, LoadResult
 
 DEFAULT_MIN_SAMPLES = 1.0
 MIN_SAMPLES_HELP = (
@@ -71,3 +73,15 @@ class EvidenceRule:
         if samples < needed:
             return f"{samples} of {needed} samples"
         return None
+
+
+def nothing_measured_message(test_id: str, result: LoadResult) -> str | None:
+    """The failure of a run in which no request completed (users stuck on a silent target, or sending nothing)."""
+    if result.total.num_requests or result.total.num_failures:
+        return None
+    running = result.history[-1].users if result.history else 0
+    return (
+        f"{test_id}: no request completed in {result.elapsed:.1f}s ({running} users running at the end): nothing "
+        "was measured. The target never answered within the run, or the users sent no request (requests still "
+        "waiting for an answer when the scenario stopped are not counted)"
+    )

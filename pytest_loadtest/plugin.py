@@ -26,7 +26,7 @@ from pytest_loadtest.engine import run_scenario
 from pytest_loadtest.engine_processes import ForkServer
 from pytest_loadtest.envfile import DEFAULT_ENV_FILE, load_env_file
 from pytest_loadtest.errors import EngineError, LoadTestUsageError, ScenarioInterrupted
-from pytest_loadtest.evidence import MIN_SAMPLES_HELP, EvidenceRule, ramp_up_seconds
+from pytest_loadtest.evidence import MIN_SAMPLES_HELP, EvidenceRule, nothing_measured_message, ramp_up_seconds
 from pytest_loadtest.guard import (
     ALLOWED_HOSTS_INI,
     HostGuard,
@@ -351,6 +351,9 @@ def _fail_on_verdicts(scenario: Scenario, result: LoadResult) -> None:
             f"during the load scenario:\n{shown}",
             pytrace=False,
         )
+    silent = nothing_measured_message(scenario.test_id, result)
+    if silent:
+        pytest.fail(silent, pytrace=False)
     saturated = saturation_message(scenario.test_id, result.generator_cpu, scenario.allow_saturation)
     if saturated:
         table = f"\n{threshold_rules.render_table(result.thresholds)}" if result.thresholds else ""

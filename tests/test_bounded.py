@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -38,9 +39,8 @@ class LoopBlocker(FastHttpUser):
 
 
 @pytest.mark.load(FastHang, SlowHang, users=4, duration=1.5)
-def test_hang(load_result):
-    assert load_result.history[-1].users == 4  # every user was still running when the scenario stopped
-    assert load_result.total.num_requests == 0 and 1.4 <= load_result.elapsed < 2.5
+def test_hang():
+    pass
 
 
 @pytest.mark.load(LoopBlocker, users=1, duration=1)
@@ -59,7 +59,13 @@ def test_a_target_that_never_answers_and_a_stuck_engine_are_bounded(
     # start-up (~2 s) + hang: 1.5 s duration and a prompt stop + blocked: 1 s duration + 1 s stop
     # timeout + 2 s grace before the engine is killed. Without the bounds the session would take 60 s or forever.
     assert elapsed < 15, session.output
-    assert "1 failed, 1 passed" in session.output
+    assert "2 failed" in session.output
+    # every user was still waiting for an answer when the scenario stopped: nothing measured fails the test
+    assert re.search(
+        r"test_bounded\.py::test_hang: no request completed in 1\.[4-9]s \(4 users running at the end\): nothing "
+        r"was measured\.",
+        session.output,
+    ), session.output
     assert (
         "test_bounded.py::test_blocked: the load scenario could not run: the engine process did not finish in time"
         in (session.output)

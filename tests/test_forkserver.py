@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import psutil
 import pytest
 
-from pytest_loadtest import Scenario, UserClassRef, run_scenario
-from pytest_loadtest.engine_processes import ForkServer
+from pytest_loadtest import EngineError, ForkServer, Scenario, UserClassRef, run_scenario
 from tests.support.target import TargetServer
 
 MODULE = """
@@ -52,15 +54,38 @@ def test_engines_forked_by_one_server_run_in_the_callers_current_environment_and
     assert not server_process.is_running()
 
 
-def test_a_lost_fork_server_is_replaced_at_the_next_scenario(
+def engine_of(server: ForkServer, timeout: float = 30.0) -> psutil.Process:
+    """The engine the server forked for a scenario that runs in another thread."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(psutil.Error, ValueError):
+            children = psutil.Process(server.pid).children()  # ValueError: no server yet (pid None)
+            if children:
+                return children[0]
+        time.sleep(0.02)
+    raise AssertionError("the fork server forked no engine in time")
+
+
+def test_a_lost_fork_server_spares_the_running_scenario_and_is_replaced_at_the_next(
     tmp_path: Path, target: TargetServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("ENGINE_MARK", "mark")
-    with ForkServer() as server:
-        assert run_scenario(scenario(tmp_path, target), forkserver=server).total.num_requests > 0
+    with ForkServer() as server, ThreadPoolExecutor(1) as pool:
+        running = pool.submit(run_scenario, scenario(tmp_path, target), forkserver=server)
+        engine_of(server)
         lost = server.pid
         assert lost is not None
         os.kill(lost, signal.SIGKILL)
-        psutil.Process(lost).wait(timeout=5)
-        result = run_scenario(scenario(tmp_path, target), forkserver=server)
-        assert result.total.num_requests > 0 and server.pid not in (None, lost)
+        assert running.result(timeout=30).total.num_requests > 0  # the engine ran on without its server
+
+        running = pool.submit(run_scenario, scenario(tmp_path, target), forkserver=server)
+        engine = engine_of(server)
+        assert server.pid not in (None, lost)
+        os.kill(
+            server.pid, signal.SIGKILL
+        )  # the server first: then nobody is left to report the engine's exit
+        engine.kill()
+        with pytest.raises(
+            EngineError, match="the engine process was lost with the fork server before it reported"
+        ):
+            running.result(timeout=30)
