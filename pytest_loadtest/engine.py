@@ -53,7 +53,8 @@ def run_scenario(
         engine: EngineProcess = forkserver.fork(stderr) if forkserver else SpawnedEngine(stderr)
         try:
             reader = _MessageReader(engine, stderr)
-            engine.send(json.dumps(spec).encode() + b"\n")
+            with contextlib.suppress(OSError):  # an engine gone already: reading its channel says why
+                engine.send(json.dumps(spec).encode() + b"\n")
             startup_extra, run_extra = allowances(scenario.distribution)  # workers connecting, quitting
             run_allowance = scenario.duration + scenario.stop_timeout + STOP_GRACE + run_extra
             startup_allowance = STARTUP_ALLOWANCE + startup_extra
@@ -129,7 +130,10 @@ class _MessageReader:
             raise EngineError(f"the engine process did not finish in time{self._stderr_tail()}")
         if not select.select([self.engine], [], [], min(remaining, 0.5))[0]:
             return
-        chunk = os.read(self.engine.fileno(), 65536)
+        try:
+            chunk = os.read(self.engine.fileno(), 65536)
+        except ConnectionResetError:  # the fork server died holding the engine's channel, before it forked
+            chunk = b""
         if not chunk:
             raise EngineError(f"{self.engine.lost()}{self._stderr_tail()}")
         self.buffer += chunk

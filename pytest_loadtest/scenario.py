@@ -293,6 +293,13 @@ def resolve_scenario(
             f"{test_id}: warmup ({warmup:g}s) must be shorter than the duration ({duration:g}s): "
             "the warm-up is the first part of the run"
         )
+    thresholds = parse_thresholds(marker_kwargs.get("thresholds"), test_id)
+    rate = parse_rate(test_id, marker_kwargs.get("rate"))
+    if rate is None and any(threshold.metric == "dropped_iterations" for threshold in thresholds):
+        raise LoadTestUsageError(
+            f"{test_id}: threshold dropped_iterations needs the open model: give rate= (iterations started per "
+            "second) in the load marker"
+        )
     stop_timeout = resolve_setting("stop_timeout", layers, test_id)
     host = resolve_setting("host", layers, test_id) or default_host
     if host is None:
@@ -304,13 +311,13 @@ def resolve_scenario(
         spawn_rate=resolve_setting("spawn_rate", layers, test_id) or float(users),
         duration=duration,
         host=host,
-        thresholds=parse_thresholds(marker_kwargs.get("thresholds"), test_id),
+        thresholds=thresholds,
         warmup=warmup,
         stop_timeout=DEFAULT_STOP_TIMEOUT if stop_timeout is None else stop_timeout,
         distribution=resolve_distribution(lambda name: resolve_setting(name, layers, test_id)),
         min_samples=_resolved_or(resolve_setting("min_samples", layers, test_id), DEFAULT_MIN_SAMPLES),
         allow_saturation=_resolved_or(resolve_setting("allow_saturation", layers, test_id), False),
-        rate=parse_rate(test_id, marker_kwargs.get("rate")),
+        rate=rate,
     )
 
 

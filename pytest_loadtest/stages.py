@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from pytest_loadtest.evidence import EvidenceRule
 from pytest_loadtest.result import LoadResult, StageFigures
-from pytest_loadtest.thresholds import Status, Threshold, Verdict, evaluate
+from pytest_loadtest.thresholds import RUN_METRICS, Status, Threshold, Verdict, evaluate
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,7 @@ def judge_stages(
     thresholds: tuple[Threshold, ...], result: LoadResult, min_samples: float
 ) -> list[StageVerdict]:
     """Every stage's verdicts on the total-scoped thresholds (rates and percentiles of that stage alone)."""
-    totals = tuple(threshold for threshold in thresholds if threshold.scope is None)
+    totals = tuple(t for t in thresholds if t.scope is None and t.metric not in RUN_METRICS)
     judged = []
     for stage in result.stages:
         window = stage.end - stage.start

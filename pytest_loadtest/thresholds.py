@@ -1,8 +1,9 @@
 """The thresholds grammar: parse ``{"p95": "<100ms", "GET /health": {"p99": "<300ms"}}``, judge, render.
 
 A condition is an operator (``<``, ``<=``, ``>``, ``>=``) then a number with an optional unit: ``ms`` or ``s`` for
-latency metrics, ``%`` for ``fail_ratio``. A bare number is an upper bound for latency, ``fail_ratio`` and
-``failures``, a lower bound for ``rps`` and ``requests``.
+latency metrics, ``%`` for ``fail_ratio``. A bare number is an upper bound for latency, ``fail_ratio``, ``failures``
+and ``dropped_iterations``, a lower bound for ``rps`` and ``requests``. ``dropped_iterations`` (the open model's
+iterations dropped for want of a free user) belongs to the whole run, so it is a top-level threshold only.
 """
 
 from __future__ import annotations
@@ -51,7 +52,10 @@ _FIXED_METRICS: dict[str, Kind] = {
     "rps": Kind.RATE,
     "requests": Kind.COUNT,
     "failures": Kind.COUNT,
+    "dropped_iterations": Kind.COUNT,
 }
+RUN_METRICS = frozenset({"dropped_iterations"})
+"""Metrics of the whole run, not of a request entry: top-level thresholds only."""
 _LOWER_BOUND_BY_DEFAULT = frozenset({"rps", "requests"})
 _UNITS: dict[Kind, dict[str, float]] = {
     Kind.LATENCY: {"": 1.0, "ms": 1.0, "s": 1000.0},
@@ -59,7 +63,10 @@ _UNITS: dict[Kind, dict[str, float]] = {
     Kind.RATE: {"": 1.0, "/s": 1.0},
     Kind.COUNT: {"": 1.0},
 }
-METRICS_HELP = "avg, min, max, median, pNN or pNN.N (p50, p95, p99.9), fail_ratio, rps, requests, failures"
+METRICS_HELP = (
+    "avg, min, max, median, pNN or pNN.N (p50, p95, p99.9), fail_ratio, rps, requests, failures, "
+    "dropped_iterations (with rate=)"
+)
 
 
 def metric_kind(metric: str) -> Kind | None:
@@ -225,6 +232,11 @@ def parse_condition(metric: str, condition: object, where: str, scope: str | Non
             f"{where}: unknown threshold metric {key}; known metrics: {METRICS_HELP} "
             "(a key naming an entry such as 'GET /health' takes a dict of its own thresholds)"
         )
+    if scope and metric in RUN_METRICS:
+        raise LoadTestUsageError(
+            f"{where}: threshold {key}: {metric} counts the whole run, not one entry; put it at the top level "
+            "of the thresholds"
+        )
     if isinstance(condition, bool) or not isinstance(condition, (str, int, float)):
         raise LoadTestUsageError(
             f"{where}: threshold {key}: condition must be a string such as '<200ms', got {shown(condition)}"
@@ -282,6 +294,9 @@ def evaluate(
     """Judge every threshold against a result; with ``evidence``, one judged on too few samples is INCONCLUSIVE."""
     verdicts = []
     for threshold in thresholds:
+        if threshold.metric in RUN_METRICS:
+            verdicts.append(_judge_run_figure(threshold, result))
+            continue
         entry = result.total if threshold.scope is None else result.find_entry(threshold.scope)
         if entry is None or (entry.num_requests == 0 and threshold.kind is not Kind.COUNT):
             verdicts.append(Verdict(threshold, None, Status.NO_DATA))
@@ -294,6 +309,15 @@ def evaluate(
             status = Status.PASS if threshold.holds_for(value) else Status.FAIL
             verdicts.append(Verdict(threshold, value, status, samples))
     return tuple(verdicts)
+
+
+def _judge_run_figure(threshold: Threshold, result: LoadResult) -> Verdict:
+    """A threshold on a figure of the whole run: counted, so judged whatever the number of samples."""
+    value = {"dropped_iterations": result.dropped_iterations}[threshold.metric]
+    if value is None:
+        return Verdict(threshold, None, Status.NO_DATA)
+    status = Status.PASS if threshold.holds_for(float(value)) else Status.FAIL
+    return Verdict(threshold, float(value), status)
 
 
 def failure_headline(verdicts: Iterable[Verdict]) -> str:

@@ -58,34 +58,46 @@ def engine_of(server: ForkServer, timeout: float = 30.0) -> psutil.Process:
     """The engine the server forked for a scenario that runs in another thread."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        with contextlib.suppress(psutil.Error, ValueError):
-            children = psutil.Process(server.pid).children()  # ValueError: no server yet (pid None)
+        with contextlib.suppress(psutil.Error):
+            children = psutil.Process(server.pid).children() if server.pid else []
             if children:
                 return children[0]
         time.sleep(0.02)
     raise AssertionError("the fork server forked no engine in time")
 
 
+def server_pid(server: ForkServer, timeout: float = 30.0) -> int:
+    """The pid of a server that a scenario in another thread starts."""
+    deadline = time.monotonic() + timeout
+    while server.pid is None:
+        assert time.monotonic() < deadline, "the fork server did not start in time"
+        time.sleep(0.005)
+    return server.pid
+
+
 def test_a_lost_fork_server_spares_the_running_scenario_and_is_replaced_at_the_next(
     tmp_path: Path, target: TargetServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("ENGINE_MARK", "mark")
+    lost_message = "the engine process was lost with the fork server before it reported"
     with ForkServer() as server, ThreadPoolExecutor(1) as pool:
         running = pool.submit(run_scenario, scenario(tmp_path, target), forkserver=server)
+        os.kill(server_pid(server), signal.SIGKILL)  # while it imports Locust, before it forks the engine
+        with pytest.raises(EngineError, match=lost_message):
+            running.result(timeout=30)
+
+        running = pool.submit(run_scenario, scenario(tmp_path, target), forkserver=server)
         engine_of(server)
-        lost = server.pid
-        assert lost is not None
+        lost = server_pid(server)
         os.kill(lost, signal.SIGKILL)
         assert running.result(timeout=30).total.num_requests > 0  # the engine ran on without its server
 
         running = pool.submit(run_scenario, scenario(tmp_path, target), forkserver=server)
         engine = engine_of(server)
-        assert server.pid not in (None, lost)
+        assert server_pid(server) != lost
         os.kill(
-            server.pid, signal.SIGKILL
-        )  # the server first: then nobody is left to report the engine's exit
+            server_pid(server), signal.SIGKILL
+        )  # the server first: nobody is left to report the engine's exit
         engine.kill()
-        with pytest.raises(
-            EngineError, match="the engine process was lost with the fork server before it reported"
-        ):
+        with pytest.raises(EngineError, match=lost_message):
             running.result(timeout=30)

@@ -115,13 +115,18 @@ class RemoteUser(FastHttpUser):
 
 
 class IdleUser(User):
-    \"\"\"Sends nothing: lets a test pass the guard with a non-loopback host without any traffic.\"\"\"
+    \"\"\"Sends nothing over the network: reports a made-up call, as a User of another protocol reports its own.
+
+    It lets a test pass the guard with a non-loopback host without any traffic.
+    \"\"\"
 
     wait_time = constant(0.1)
 
     @task
     def idle(self):
-        pass
+        self.environment.events.request.fire(
+            request_type="NOOP", name="idle", response_time=1, response_length=0, exception=None, context={}
+        )
 """
 )
 
@@ -188,7 +193,7 @@ def test_idle():
     result.stdout.fnmatch_lines(
         [f"*host 'http://192.0.2.2:8080' from the host attribute of RemoteUser is {REFUSED}*"]
     )
-    # --load-host counts as allowing that host (IdleUser sends nothing, so nothing reaches it)
+    # --load-host counts as allowing that host (IdleUser sends nothing over the network, so nothing reaches it)
     run(pytester, "-k", "idle", "--load-host", "http://cli-allowed.example:9").assert_outcomes(
         passed=1, deselected=1
     )

@@ -37,18 +37,23 @@ def save(load_result, name):
         json.dump(load_result.to_dict(), handle)
 
 
-@pytest.mark.load(HealthUser, users=10, duration=2, rate=20)
+@pytest.mark.load(HealthUser, users=10, duration=2, rate=20, thresholds={"dropped_iterations": "0"})
 def test_on_schedule(load_result):
     save(load_result, "on_schedule.json")
 
 
-@pytest.mark.load(SlowUser, users=2, duration=2, rate=20)
+@pytest.mark.load(SlowUser, users=2, duration=2, rate=20, thresholds={"dropped_iterations": ">=20"})
 def test_slow_target(load_result):
     save(load_result, "slow.json")
 
 
 @pytest.mark.load(HealthUser, users=2, duration=1, rate="fast")
 def test_bad_rate():
+    pass
+
+
+@pytest.mark.load(HealthUser, users=2, duration=1, thresholds={"dropped_iterations": "0"})
+def test_dropped_without_rate():
     pass
 """
 
@@ -75,11 +80,12 @@ def test_the_schedule_starts_what_the_rate_demands_and_counts_what_it_drops(
     result = pytester.runpytest_subprocess(
         "-p", "no:cacheprovider", "--load-host", target.url, "--junitxml=junit.xml"
     )
-    result.assert_outcomes(passed=2, errors=1)
-    result.stdout.fnmatch_lines(
+    result.assert_outcomes(passed=2, errors=2)
+    result.stdout.fnmatch_lines_random(
         [
             "*test_bad_rate: rate='fast' in the load marker: must be a number > 0 (iterations started per second, "
             "e.g. rate=10)",
+            "*test_dropped_without_rate: threshold dropped_iterations needs the open model: give rate= *",
             "test_rate.py::test_slow_target*PASSED (dropped * of * iterations)",
         ]
     )
@@ -100,3 +106,6 @@ def test_the_schedule_starts_what_the_rate_demands_and_counts_what_it_drops(
     properties = {p.get("name"): p.get("value") for p in case["test_slow_target"].iter("property")}
     assert properties["load.iterations"] == str(slow["iterations"])
     assert properties["load.dropped_iterations"] == str(slow["dropped_iterations"])
+    assert properties["load.threshold.dropped_iterations"].startswith(
+        f"pass: {slow['dropped_iterations']} (limit >= 20)"
+    )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from pytest_loadtest.errors import LoadTestUsageError
@@ -42,6 +44,7 @@ def result_with(**entries: EntryStats) -> LoadResult:
         ("requests", "100", ">=", 100.0),
         ("failures", "0", "<=", 0.0),
         ("median", ">1ms", ">", 1.0),
+        ("dropped_iterations", "0", "<=", 0.0),
     ],
 )
 def test_conditions_parse_with_units_and_default_directions(
@@ -68,6 +71,10 @@ def test_conditions_parse_with_units_and_default_directions(
         ({"p95": True}, "condition must be a string"),
         ("p95<100", "thresholds must be a dict"),
         ({"p95": "<-5ms"}, "must be a finite number >= 0"),
+        (
+            {"GET /health": {"dropped_iterations": 0}},
+            "threshold 'GET /health' -> 'dropped_iterations': dropped_iterations counts the whole run, not one entry",
+        ),
     ],
 )
 def test_bad_thresholds_name_the_test_and_the_key(spec: object, message: str) -> None:
@@ -98,6 +105,17 @@ def test_verdicts_for_total_and_entries() -> None:
         ("/health max", Status.FAIL),  # a request name matches every method of that name
     ]
     assert verdicts[0].measured == 200.0
+
+
+def test_dropped_iterations_are_judged_on_the_whole_run_and_without_an_open_model_have_no_data() -> None:
+    thresholds = parse_thresholds({"dropped_iterations": "<=5", "p95": "<1s"}, "t")
+    open_model = replace(result_with(), iterations=90, dropped_iterations=6)
+    assert [(v.measured, v.status) for v in evaluate(thresholds, open_model)] == [
+        (6.0, Status.FAIL),
+        (200.0, Status.PASS),
+    ]
+    assert evaluate(thresholds, replace(open_model, dropped_iterations=5))[0].status is Status.PASS
+    assert evaluate(thresholds, result_with())[0].status is Status.NO_DATA  # a closed-model run drops nothing
 
 
 def test_a_threshold_on_a_missing_entry_has_no_data_and_fails() -> None:
