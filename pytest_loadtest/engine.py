@@ -63,7 +63,9 @@ def run_scenario(
                     time.monotonic() + startup_allowance + run_allowance, on_progress, run_allowance
                 )
             except KeyboardInterrupt:
-                raise ScenarioInterrupted(_collect_partial(engine, reader, scenario.stop_timeout)) from None
+                # Before the users started there are no figures to keep: stop at once.
+                partial = _collect_partial(engine, reader, scenario.stop_timeout) if reader.started else None
+                raise ScenarioInterrupted(partial) from None
         finally:
             engine.reap()
 
@@ -101,6 +103,8 @@ class _MessageReader:
         self.engine = engine
         self.stderr = stderr
         self.buffer = b""
+        self.started = False
+        """Whether the engine said its users started."""
 
     def result(
         self, deadline: float, on_progress: ProgressCallback | None, run_allowance: float | None = None
@@ -111,8 +115,10 @@ class _MessageReader:
                 kind = message.get("type")
                 if kind == "engine":
                     self.engine.pid = message["pid"]
-                elif kind == "started" and run_allowance is not None:
-                    deadline = time.monotonic() + run_allowance
+                elif kind == "started":
+                    self.started = True
+                    if run_allowance is not None:
+                        deadline = time.monotonic() + run_allowance
                 elif kind == "progress" and on_progress is not None:
                     on_progress(ProgressPoint.from_dict(message))
                 elif kind == "result":

@@ -111,14 +111,23 @@ class ForkedEngine:
         )
 
     def reap(self) -> None:
-        """Kill the engine if it still runs, then wait for the server's word that it is gone (end of input)."""
-        if self.pid is not None:
+        """Kill the engine if it still runs, then wait for the server's word that it is gone (end of input).
+
+        An engine not forked yet (the server still imports) is not waited for: closing its channel withdraws the
+        request, which the server then skips.
+        """
+        try:
+            if self.pid is None:
+                self.channel.close()
+                return
             _kill_group(self.pid)
-        deadline = time.monotonic() + REAP_TIMEOUT
-        with self.channel, contextlib.suppress(OSError):
-            while (remaining := deadline - time.monotonic()) > 0:
-                if select.select([self.channel], [], [], remaining)[0] and not self.channel.recv(65536):
-                    return
+            deadline = time.monotonic() + REAP_TIMEOUT
+            with self.channel, contextlib.suppress(OSError):
+                while (remaining := deadline - time.monotonic()) > 0:
+                    if select.select([self.channel], [], [], remaining)[0] and not self.channel.recv(65536):
+                        return
+        finally:
+            self.server.reaped()
 
 
 class ForkServer:
@@ -133,6 +142,8 @@ class ForkServer:
         self._process: subprocess.Popen[bytes] | None = None
         self._control: socket.socket | None = None
         self._stderr: IO[bytes] | None = None
+        self._engines = 0
+        """Engines forked (or asked for) and not reaped yet."""
 
     @staticmethod
     def supported() -> bool:
@@ -154,7 +165,13 @@ class ForkServer:
                 except OSError as exc:
                     ours.close()
                     raise EngineError(f"the fork server is gone ({exc}){self.stderr_tail()}") from None
+            self._engines += 1
         return ForkedEngine(ours, self)
+
+    def reaped(self) -> None:
+        """One engine from ``fork()`` is gone, or was withdrawn before it was forked."""
+        with self._lock:
+            self._engines -= 1
 
     def _running(self) -> socket.socket:
         if self._process is not None and self._control is not None and self._process.poll() is None:
@@ -183,11 +200,13 @@ class ForkServer:
         return f":\n{text[-limit:]}" if text else ""
 
     def close(self) -> None:
-        """End the server (it kills any engine still running) and wait for it."""
+        """End the server and wait for it: at once when no engine is left, else the server kills them first."""
         if self._control is not None:
             self._control.close()
             self._control = None
         if self._process is not None:
+            if not self._engines:  # nothing to clean up, even if the server still imports: do not wait for it
+                _kill_group(self._process.pid)
             try:
                 self._process.wait(timeout=REAP_TIMEOUT)
             except subprocess.TimeoutExpired:

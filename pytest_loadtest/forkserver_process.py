@@ -33,6 +33,7 @@ class _Child:
 # The server is plain blocking code: these are taken before importing Locust gevent-patches them (gevent's os.close,
 # for one, defers closing to its event loop, which never runs here).
 _select = select.select
+_poll = select.poll
 _fork_process = os.fork
 _waitpid = os.waitpid
 _close = os.close
@@ -54,13 +55,25 @@ def main() -> int:
             message, fds, _, _ = _recv_fds(control, 1, 2)
             if not message:
                 break
-            child = _fork(fds[0], fds[1], control, children)
+            connection, stderr = fds
+            if _withdrawn(connection):  # the scenario ended (Ctrl-C) before its engine was forked
+                _close(connection)
+                _close(stderr)
+                continue
+            child = _fork(connection, stderr, control, children)
             children[child.exited] = child
     for child in children.values():
         with contextlib.suppress(OSError):
             os.killpg(child.pid, signal.SIGKILL)
         _report_exit(child)
     return 0
+
+
+def _withdrawn(connection: int) -> bool:
+    """Whether the requester has closed its end of the connection already."""
+    poller = _poll()
+    poller.register(connection, select.POLLIN)
+    return any(events & select.POLLHUP for _, events in poller.poll(0))
 
 
 def _fork(connection: int, stderr: int, control: socket.socket, children: dict[int, _Child]) -> _Child:

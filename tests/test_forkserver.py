@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
+import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import IO
 
 import psutil
 import pytest
@@ -101,3 +104,21 @@ def test_a_lost_fork_server_spares_the_running_scenario_and_is_replaced_at_the_n
         engine.kill()
         with pytest.raises(EngineError, match=lost_message):
             running.result(timeout=30)
+
+
+def test_a_request_withdrawn_before_the_fork_starts_no_engine() -> None:
+    with ForkServer() as server, tempfile.TemporaryFile() as withdrawn, tempfile.TemporaryFile() as stderr:
+        server.fork(withdrawn).reap()  # Ctrl-C while the server still imports Locust
+        engine = server.fork(stderr)
+        engine.send(b"not a spec\n")
+        with engine.channel.makefile("rb") as lines:
+            messages = [json.loads(line) for line in lines]  # until the server reports the exit and closes
+        engine.reap()
+        assert [m["type"] for m in messages] == ["engine", "exit"]
+        assert messages[-1]["code"] == 1 and b"JSONDecodeError" in stderr_text(stderr)
+        assert stderr_text(withdrawn) == b""  # a forked engine would have failed reading its missing spec
+
+
+def stderr_text(file: IO[bytes]) -> bytes:
+    file.seek(0)
+    return file.read()

@@ -93,3 +93,22 @@ def test_a_second_ctrl_c_exits_at_once_even_when_the_engine_cannot_stop(
     assert time.monotonic() - second < 2.0
     assert "KeyboardInterrupt" in session.output
     assert not marked_processes(session.mark)
+
+
+def test_ctrl_c_before_the_users_start_stops_at_once_without_figures(
+    pytester: pytest.Pytester, target: TargetServer
+) -> None:
+    pytester.makepyfile(test_signals=MODULE)
+    session = PytestProcess(pytester.path, ("--load-host", target.url, "-k", "long or never"))
+    deadline = time.monotonic() + 30
+    while not [p for p in marked_processes(session.mark) if p.pid != session.process.pid]:
+        assert time.monotonic() < deadline and session.process.poll() is None, session.output
+        time.sleep(0.01)
+    session.process.send_signal(signal.SIGINT)  # the fork server is importing Locust: no user has started
+    signalled = time.monotonic()
+    assert session.finish() == INTERRUPTED, session.output
+    assert time.monotonic() - signalled < 2.0
+    assert "Interrupted: load scenario interrupted" in session.output, session.output
+    assert "test_never_reached" not in session.output
+    assert "was interrupted after" not in session.output  # no empty "partial" result
+    assert not marked_processes(session.mark)
