@@ -125,7 +125,8 @@ def saturation_message(test_id: str, cpu: GeneratorCpu | None, allowed: bool) ->
     return (
         f"{test_id}: the load generator was CPU-bound, so its response times and request rates measure the "
         f"generator, not the target.\n{cpu.describe()}.\nSpread the users over more processes with --load-workers N "
-        "(workers=N in the marker), run fewer users, or use FastHttpUser instead of HttpUser; to accept these "
+        "(workers=N in the marker), run fewer users, pace them (a wait_time, or rate= in the marker for a fixed "
+        "number of iterations a second), or use FastHttpUser instead of HttpUser; to accept these "
         "figures anyway, pass --load-allow-saturation (allow_saturation=True in the marker, "
         "load_allow_saturation = true in the ini file)."
     )

@@ -101,7 +101,8 @@ def test_thin_figures_are_inconclusive_and_a_cpu_bound_generator_fails(
             "measure the generator, not the target.",
             "engine: busy *% of the time (CPU *% + waiting for a CPU *%), peak *%, at >= 90% for *% of *s.",
             "Spread the users over more processes with --load-workers N (workers=N in the marker), run fewer users, "
-            "or use FastHttpUser instead of HttpUser; to accept these figures anyway, pass --load-allow-saturation*",
+            "pace them (a wait_time, or rate= in the marker for a fixed number of iterations a second), or use "
+            "FastHttpUser instead of HttpUser; to accept these figures anyway, pass --load-allow-saturation*",
             "*test_load.py::test_hammer*FAILED (saturated)",
         ]
     )
