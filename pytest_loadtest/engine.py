@@ -126,6 +126,7 @@ class _MessageReader:
                 elif kind == "error":
                     raise EngineError(f"{message['message']}\n{message.get('traceback', '')}".rstrip())
                 elif kind == "exit":
+                    self.engine.exited = True
                     raise EngineError(
                         f"the engine process exited with code {message['code']} before it reported{self._stderr_tail()}"
                     )
@@ -146,7 +147,12 @@ class _MessageReader:
         *lines, self.buffer = self.buffer.split(b"\n")
         for line in lines:
             if line.strip():
-                yield json.loads(line)
+                try:
+                    yield json.loads(line)
+                except ValueError:
+                    raise EngineError(
+                        f"the engine process sent an unreadable message: {line[:200]!r}{self._stderr_tail()}"
+                    ) from None
 
     def _stderr_tail(self, limit: int = 4000) -> str:
         self.stderr.seek(0)

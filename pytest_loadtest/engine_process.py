@@ -9,10 +9,12 @@ while running, then one ``result`` or ``error``). User code that prints writes t
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import signal
 import sys
+import time
 import traceback
 from typing import Any
 
@@ -27,9 +29,7 @@ def main() -> int:
     emit({"type": "engine", "pid": os.getpid()})
     spec = json.loads(_read_line(0))
     sys.path[:] = spec["sys_path"]
-    os.environ.clear()
-    os.environ.update(spec["environ"])
-    os.chdir(spec["cwd"])
+    _enter(spec)
 
     try:
         return _run(spec, emit)
@@ -45,6 +45,17 @@ def main() -> int:
         return 1
     finally:
         protocol.close()
+
+
+def _enter(spec: dict[str, Any]) -> None:
+    """Take on the pytest process's environment and directory as they are now (a forked engine has the fork
+    server's, from the session's first scenario); modules the test writes are found."""
+    os.environ.clear()
+    os.environ.update(spec["environ"])
+    if hasattr(time, "tzset"):
+        time.tzset()
+    os.chdir(spec["cwd"])
+    importlib.invalidate_caches()
 
 
 def _read_line(fd: int) -> bytes:
@@ -110,16 +121,22 @@ def _run(spec: dict[str, Any], emit: Any) -> int:
 
 
 def _watch_commands(fd: int, run: Any) -> None:
-    """Read ``stop`` commands from the parent; end of input means the parent is gone, so stop too."""
-    import gevent
-    from gevent.os import make_nonblocking, nb_read
+    """Read ``stop`` commands from the parent; end of input means the parent is gone, so stop too.
 
-    make_nonblocking(fd)
+    ``fd`` stays blocking: in a forked engine it is the same socket as the protocol's output, whose writes must not
+    fail half-way when its buffer is full. Reads wait for the event loop to say there is something to read.
+    """
+    import gevent
+    from gevent.socket import wait_read
 
     def watch() -> None:
         buffered = b""
         while True:
-            chunk = nb_read(fd, 1024)
+            wait_read(fd)
+            try:
+                chunk = os.read(fd, 1024)
+            except OSError:  # reset: the parent is gone
+                chunk = b""
             if not chunk:
                 run.request_stop()
                 return

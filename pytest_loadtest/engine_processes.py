@@ -24,12 +24,16 @@ from typing import IO, Protocol
 from pytest_loadtest.errors import EngineError
 
 _PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
+FORK_SERVER_VARIABLE = "LOAD_FORK_SERVER"
+"""Set to 0 (false, no, off) to spawn a fresh engine process per scenario instead of forking it."""
 REAP_TIMEOUT = 5.0
 """Seconds to wait for a killed engine, or a closed fork server, to be gone."""
 
 
 class EngineProcess(Protocol):
     pid: int | None
+    exited: bool
+    """Set when the channel said the engine has exited: it is not to be killed any more."""
 
     def send(self, data: bytes) -> None: ...
 
@@ -68,6 +72,7 @@ class SpawnedEngine:
             start_new_session=True,
         )
         self.pid: int | None = self.process.pid
+        self.exited = False
 
     def send(self, data: bytes) -> None:
         assert self.process.stdin is not None
@@ -98,6 +103,7 @@ class ForkedEngine:
         self.channel = channel
         self.server = server
         self.pid: int | None = None
+        self.exited = False
 
     def send(self, data: bytes) -> None:
         self.channel.sendall(data)
@@ -113,21 +119,19 @@ class ForkedEngine:
     def reap(self) -> None:
         """Kill the engine if it still runs, then wait for the server's word that it is gone (end of input).
 
-        An engine not forked yet (the server still imports) is not waited for: closing its channel withdraws the
-        request, which the server then skips.
+        An engine whose pid has not arrived (the server still imports, or has only just forked) is not waited for:
+        closing its channel withdraws the request, and the server skips it or kills the engine it forked.
         """
-        try:
-            if self.pid is None:
-                self.channel.close()
-                return
+        if self.pid is None:
+            self.channel.close()
+            return
+        if not self.exited:
             _kill_group(self.pid)
-            deadline = time.monotonic() + REAP_TIMEOUT
-            with self.channel, contextlib.suppress(OSError):
-                while (remaining := deadline - time.monotonic()) > 0:
-                    if select.select([self.channel], [], [], remaining)[0] and not self.channel.recv(65536):
-                        return
-        finally:
-            self.server.reaped()
+        deadline = time.monotonic() + REAP_TIMEOUT
+        with self.channel, contextlib.suppress(OSError):
+            while (remaining := deadline - time.monotonic()) > 0:
+                if select.select([self.channel], [], [], remaining)[0] and not self.channel.recv(65536):
+                    return
 
 
 class ForkServer:
@@ -138,12 +142,10 @@ class ForkServer:
     """
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._process: subprocess.Popen[bytes] | None = None
         self._control: socket.socket | None = None
         self._stderr: IO[bytes] | None = None
-        self._engines = 0
-        """Engines forked (or asked for) and not reaped yet."""
 
     @staticmethod
     def supported() -> bool:
@@ -165,13 +167,7 @@ class ForkServer:
                 except OSError as exc:
                     ours.close()
                     raise EngineError(f"the fork server is gone ({exc}){self.stderr_tail()}") from None
-            self._engines += 1
         return ForkedEngine(ours, self)
-
-    def reaped(self) -> None:
-        """One engine from ``fork()`` is gone, or was withdrawn before it was forked."""
-        with self._lock:
-            self._engines -= 1
 
     def _running(self) -> socket.socket:
         if self._process is not None and self._control is not None and self._process.poll() is None:
@@ -193,29 +189,29 @@ class ForkServer:
         return ours
 
     def stderr_tail(self, limit: int = 4000) -> str:
-        if self._stderr is None:
-            return ""
-        self._stderr.seek(0)
-        text = self._stderr.read().decode(errors="replace").strip()
+        with self._lock:
+            if self._stderr is None:
+                return ""
+            self._stderr.seek(0)
+            text = self._stderr.read().decode(errors="replace").strip()
         return f":\n{text[-limit:]}" if text else ""
 
     def close(self) -> None:
-        """End the server and wait for it: at once when no engine is left, else the server kills them first."""
-        if self._control is not None:
-            self._control.close()
-            self._control = None
-        if self._process is not None:
-            if not self._engines:  # nothing to clean up, even if the server still imports: do not wait for it
-                _kill_group(self._process.pid)
-            try:
-                self._process.wait(timeout=REAP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                _kill_group(self._process.pid)
-                self._process.wait()
-            self._process = None
-        if self._stderr is not None:
-            self._stderr.close()
-            self._stderr = None
+        """End the server and wait for it (it kills any engine still running first)."""
+        with self._lock:
+            if self._control is not None:
+                self._control.close()
+                self._control = None
+            if self._process is not None:
+                try:
+                    self._process.wait(timeout=REAP_TIMEOUT)
+                except subprocess.TimeoutExpired:
+                    _kill_group(self._process.pid)
+                    self._process.wait()
+                self._process = None
+            if self._stderr is not None:
+                self._stderr.close()
+                self._stderr = None
 
     def __enter__(self) -> ForkServer:
         return self

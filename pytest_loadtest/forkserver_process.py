@@ -5,12 +5,16 @@ fork server pays that once per pytest session: it imports everything an engine n
 socket. Each request there is one byte with two descriptors attached (SCM_RIGHTS): the scenario's connection and its
 stderr file. The server forks; the child becomes an engine process in a session of its own, with the connection as
 its stdin and stdout and the file as its stderr, and runs ``engine_process.main`` exactly as a spawned engine does.
-When the child exits, the server writes ``{"type": "exit", "code": N}`` on that connection and closes it. End of
-input on the control socket (the pytest process is gone or done) kills what is left and ends the server.
+When the child exits, the server writes ``{"type": "exit", "code": N}`` on that connection and closes it.
+
+The requester hanging up its end of a connection withdraws the request: the server does not fork for it, or kills
+the engine it forked. End of input on the control socket (the pytest process is done, or gone) kills what is left
+and ends the server.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import json
 import os
@@ -20,24 +24,29 @@ import socket
 import sys
 import traceback
 from dataclasses import dataclass
-
-
-@dataclass(frozen=True)
-class _Child:
-    pid: int
-    connection: int
-    exited: int
-    """The read end of a pipe whose write end only the child holds: end of input means the child has exited."""
-
+from typing import Any
 
 # The server is plain blocking code: these are taken before importing Locust gevent-patches them (gevent's os.close,
 # for one, defers closing to its event loop, which never runs here).
-_select = select.select
 _poll = select.poll
 _fork_process = os.fork
 _waitpid = os.waitpid
 _close = os.close
 _recv_fds = socket.recv_fds
+
+_HANG_UP = select.POLLHUP | select.POLLERR
+_REAP_POLL_MS = 200
+"""How often to look again for a child whose exit pipe closed before the child could be reaped."""
+
+
+@dataclass
+class _Child:
+    pid: int
+    connection: int
+    exited: int | None
+    """The read end of a pipe whose write end only the child holds: end of input means it has exited (None once
+    seen)."""
+    killed: bool = False
 
 
 def main() -> int:
@@ -45,28 +54,82 @@ def main() -> int:
 
     control = socket.socket(fileno=int(sys.argv[1]))
     engine_process.preload()
-    children: dict[int, _Child] = {}
+    children: list[_Child] = []
     while True:
-        readable, _, _ = _select([control.fileno(), *children], [], [])
-        for fd in readable:
-            if fd in children:
-                _report_exit(children.pop(fd))
-        if control.fileno() in readable:
-            message, fds, _, _ = _recv_fds(control, 1, 2)
-            if not message:
-                break
-            connection, stderr = fds
-            if _withdrawn(connection):  # the scenario ended (Ctrl-C) before its engine was forked
-                _close(connection)
-                _close(stderr)
-                continue
-            child = _fork(connection, stderr, control, children)
-            children[child.exited] = child
-    for child in children.values():
-        with contextlib.suppress(OSError):
-            os.killpg(child.pid, signal.SIGKILL)
-        _report_exit(child)
+        events = _wait(control, children)
+        for child in list(children):
+            happened = events.get(child.connection, 0)
+            if happened & _HANG_UP and not child.killed:  # the requester is gone: so is its engine
+                _kill(child)
+            if child.exited is not None and events.get(child.exited):
+                _close(child.exited)
+                child.exited = None
+            if child.exited is None and _reaped(child):
+                children.remove(child)
+        if control.fileno() in events and not _serve_request(control, children):
+            break
+    for child in children:
+        _kill(child)
+        _waitpid(child.pid, 0)
+        _close(child.connection)
     return 0
+
+
+def _wait(control: socket.socket, children: list[_Child]) -> dict[int, int]:
+    poller = _poll()
+    poller.register(control.fileno(), select.POLLIN)
+    for child in children:
+        if child.exited is not None:
+            poller.register(child.exited, select.POLLIN)
+        if not child.killed:
+            poller.register(child.connection, 0)  # hang-up only: the engine itself reads what arrives there
+    pending = any(child.exited is None for child in children)
+    return dict(poller.poll(_REAP_POLL_MS if pending else None))
+
+
+def _kill(child: _Child) -> None:
+    child.killed = True
+    with contextlib.suppress(OSError):
+        os.killpg(child.pid, signal.SIGKILL)
+
+
+def _reaped(child: _Child) -> bool:
+    """Reap an exited child and report its exit on its connection; False while it still runs."""
+    pid, status = _waitpid(child.pid, os.WNOHANG)
+    if pid == 0:
+        return False
+    _send(child.connection, {"type": "exit", "code": os.waitstatus_to_exitcode(status)})
+    _close(child.connection)
+    return True
+
+
+def _send(connection: int, message: dict[str, Any]) -> None:
+    with contextlib.suppress(OSError):  # the requester may be gone
+        os.write(connection, json.dumps(message).encode() + b"\n")
+
+
+def _serve_request(control: socket.socket, children: list[_Child]) -> bool:
+    """Fork an engine for one request; False at the end of input (no more requests)."""
+    message, fds, _, _ = _recv_fds(control, 1, 2)
+    if not message or len(fds) != 2:
+        for fd in fds:
+            _close(fd)
+        return bool(message)
+    connection, stderr = fds
+    try:
+        if _withdrawn(connection):  # the scenario ended (Ctrl-C) before its engine could be forked
+            _close(connection)
+        else:
+            children.append(_fork(connection, stderr, control, children))
+    except OSError as exc:  # out of processes or descriptors: this scenario fails, the server goes on
+        _send(
+            connection,
+            {"type": "error", "kind": "internal", "message": f"the fork server could not fork: {exc}"},
+        )
+        _close(connection)
+    finally:
+        _close(stderr)
+    return True
 
 
 def _withdrawn(connection: int) -> bool:
@@ -76,29 +139,46 @@ def _withdrawn(connection: int) -> bool:
     return any(events & select.POLLHUP for _, events in poller.poll(0))
 
 
-def _fork(connection: int, stderr: int, control: socket.socket, children: dict[int, _Child]) -> _Child:
-    import gevent
-
+def _fork(connection: int, stderr: int, control: socket.socket, children: list[_Child]) -> _Child:
     exited, holder = os.pipe()
-    pid = _fork_process()
-    if pid == 0:  # the engine: nothing of the server's survives but its imports
+    try:
+        pid = _fork_process()
+    except OSError:
+        _close(exited)
+        _close(holder)
+        raise
+    if pid == 0:
+        _become_engine(connection, stderr, [control.fileno(), exited, *_fds_of(children)])
+    _close(holder)
+    return _Child(pid, connection, exited)
+
+
+def _fds_of(children: list[_Child]) -> list[int]:
+    return [fd for child in children for fd in (child.connection, child.exited) if fd is not None]
+
+
+def _become_engine(connection: int, stderr: int, servers: list[int]) -> None:
+    """The child's whole life: nothing of the server's survives but its imports; it never returns to the loop."""
+    code = 1
+    try:
+        import gevent
+
+        for fd in servers:
+            _close(fd)
         gevent.reinit()
         os.setsid()
-        _close(exited)
-        control.close()
-        for child in children.values():
-            _close(child.connection)
-            _close(child.exited)
-        code = 1
-        try:
-            code = _engine(connection, stderr)
-        except BaseException:  # never back into the server's loop: show it, and end here whatever happened
-            traceback.print_exc()
-        finally:
-            os._exit(code)
-    _close(holder)
-    _close(stderr)
-    return _Child(pid, connection, exited)
+        code = _engine(connection, stderr)
+    except SystemExit as exc:  # as a spawned engine's interpreter would exit
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except BaseException:
+        traceback.print_exc()
+    finally:
+        with contextlib.suppress(BaseException):
+            atexit._run_exitfuncs()  # what a spawned engine's interpreter runs at exit (logging.shutdown, ...)
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(BaseException):
+                stream.flush()
+        os._exit(code)
 
 
 def _engine(connection: int, stderr: int) -> int:
@@ -109,23 +189,7 @@ def _engine(connection: int, stderr: int) -> int:
     os.dup2(stderr, 2)
     _close(connection)
     _close(stderr)
-    try:
-        return engine_process.main()
-    finally:
-        for stream in (sys.stdout, sys.stderr):
-            with contextlib.suppress(Exception):
-                stream.flush()
-
-
-def _report_exit(child: _Child) -> None:
-    _, status = _waitpid(child.pid, 0)
-    with contextlib.suppress(OSError):
-        os.write(
-            child.connection,
-            json.dumps({"type": "exit", "code": os.waitstatus_to_exitcode(status)}).encode() + b"\n",
-        )
-    _close(child.connection)
-    _close(child.exited)
+    return engine_process.main()
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ import pytest
 from pytest_loadtest import thresholds as threshold_rules
 from pytest_loadtest.body_task import describe_body, require_host
 from pytest_loadtest.engine import run_scenario
-from pytest_loadtest.engine_processes import ForkServer
+from pytest_loadtest.engine_processes import FORK_SERVER_VARIABLE, ForkServer
 from pytest_loadtest.envfile import DEFAULT_ENV_FILE, load_env_file
 from pytest_loadtest.errors import EngineError, LoadTestUsageError, ScenarioInterrupted
 from pytest_loadtest.evidence import MIN_SAMPLES_HELP, EvidenceRule, nothing_measured_message, ramp_up_seconds
@@ -48,7 +48,7 @@ from pytest_loadtest.reports.junit import figures_from_properties, load_properti
 from pytest_loadtest.reports.session import LoadReports, add_report_options, register_reports
 from pytest_loadtest.reports.terminal import SummaryRow, render_summary
 from pytest_loadtest.result import LoadResult
-from pytest_loadtest.saturation import ALLOW_SATURATION_HELP, saturation_message
+from pytest_loadtest.saturation import ALLOW_SATURATION_HELP, parse_flag, saturation_message
 from pytest_loadtest.scenario import (
     Layer,
     Scenario,
@@ -131,9 +131,17 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[profile_key] = _chosen_profile(config)
     config.pluginmanager.register(LoadSummary(), "loadtest-summary")
     config.stash[reports_key] = register_reports(config, scenario_key, result_key)
-    config.stash[forkserver_key] = (
-        ForkServer() if ForkServer.supported() else None
-    )  # starts at the first scenario
+    config.stash[forkserver_key] = _fork_server()  # it starts at the first scenario
+
+
+def _fork_server() -> ForkServer | None:
+    """The session's fork server, unless the platform has no fork or LOAD_FORK_SERVER turns it off."""
+    value = os.environ.get(FORK_SERVER_VARIABLE, "1")
+    try:
+        wanted = parse_flag(value)
+    except ValueError as exc:
+        raise pytest.UsageError(f"{FORK_SERVER_VARIABLE}={value!r} in the environment: {exc}") from None
+    return ForkServer() if wanted and ForkServer.supported() else None
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -20,9 +20,18 @@ from tests.support.target import TargetServer
 
 MODULE = """
 import os
+import random
 from pathlib import Path
 
 from locust import FastHttpUser, constant, task
+
+
+class ManyNamesUser(FastHttpUser):
+    wait_time = constant(0.002)
+
+    @task
+    def many(self):
+        self.client.get("/health", name=f"/{random.getrandbits(64):016x}/" + "x" * 2000)
 
 
 class WhereUser(FastHttpUser):
@@ -34,10 +43,10 @@ class WhereUser(FastHttpUser):
 """
 
 
-def scenario(tmp_path: Path, target: TargetServer) -> Scenario:
+def scenario(tmp_path: Path, target: TargetServer, user: str = "WhereUser") -> Scenario:
     module = tmp_path / "where_users.py"
     module.write_text(MODULE)
-    ref = UserClassRef("where_users", "WhereUser", str(module))
+    ref = UserClassRef("where_users", user, str(module))
     return Scenario("forked", (ref,), users=1, spawn_rate=1.0, duration=1.0, host=target.url)
 
 
@@ -78,6 +87,24 @@ def server_pid(server: ForkServer, timeout: float = 30.0) -> int:
     return server.pid
 
 
+def test_a_result_larger_than_the_channel_buffer_arrives_whole(tmp_path: Path, target: TargetServer) -> None:
+    """The forked engine's channel is one socket for commands and messages: reading commands must not make the
+    writing of a result larger than the socket's buffer (about 200 KB) fail half-way."""
+    with ForkServer() as server:
+        result = run_scenario(scenario(tmp_path, target, "ManyNamesUser"), forkserver=server)
+    assert len(json.dumps(result.to_dict())) > 400_000
+    assert len(result.entries) == result.total.num_requests > 100
+
+
+def kill_server(server: ForkServer) -> int:
+    """SIGKILL the server and wait until it is gone (its sockets close before it is): the next fork starts anew."""
+    pid = server_pid(server)
+    os.kill(pid, signal.SIGKILL)
+    with contextlib.suppress(psutil.NoSuchProcess):
+        psutil.Process(pid).wait(timeout=10)
+    return pid
+
+
 def test_a_lost_fork_server_spares_the_running_scenario_and_is_replaced_at_the_next(
     tmp_path: Path, target: TargetServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -85,22 +112,19 @@ def test_a_lost_fork_server_spares_the_running_scenario_and_is_replaced_at_the_n
     lost_message = "the engine process was lost with the fork server before it reported"
     with ForkServer() as server, ThreadPoolExecutor(1) as pool:
         running = pool.submit(run_scenario, scenario(tmp_path, target), forkserver=server)
-        os.kill(server_pid(server), signal.SIGKILL)  # while it imports Locust, before it forks the engine
-        with pytest.raises(EngineError, match=lost_message):
+        kill_server(server)  # while it imports Locust, before it forks the engine (or even hears of it)
+        with pytest.raises(EngineError, match=f"{lost_message}|the fork server is gone"):
             running.result(timeout=30)
 
         running = pool.submit(run_scenario, scenario(tmp_path, target), forkserver=server)
         engine_of(server)
-        lost = server_pid(server)
-        os.kill(lost, signal.SIGKILL)
+        lost = kill_server(server)
         assert running.result(timeout=30).total.num_requests > 0  # the engine ran on without its server
 
         running = pool.submit(run_scenario, scenario(tmp_path, target), forkserver=server)
         engine = engine_of(server)
         assert server_pid(server) != lost
-        os.kill(
-            server_pid(server), signal.SIGKILL
-        )  # the server first: nobody is left to report the engine's exit
+        kill_server(server)  # the server first: nobody is left to report the engine's exit
         engine.kill()
         with pytest.raises(EngineError, match=lost_message):
             running.result(timeout=30)
@@ -122,3 +146,33 @@ def test_a_request_withdrawn_before_the_fork_starts_no_engine() -> None:
 def stderr_text(file: IO[bytes]) -> bytes:
     file.seek(0)
     return file.read()
+
+
+def test_load_fork_server_0_spawns_each_engine_and_a_bad_value_is_a_usage_error(
+    pytester: pytest.Pytester, target: TargetServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytester.makepyfile(
+        where_users=MODULE,
+        test_spawned="""
+import os
+from pathlib import Path
+
+import pytest
+from where_users import WhereUser
+
+
+@pytest.mark.load(WhereUser, users=1, duration=1)
+def test_spawned(load_result):
+    # the engine's parent is this pytest process itself, not a fork server
+    assert list(load_result.entries) == [f"GET spawned {Path.cwd().name} {os.getpid()}"]
+""",
+    )
+    monkeypatch.setenv("ENGINE_MARK", "spawned")
+    monkeypatch.setenv("LOAD_FORK_SERVER", "0")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--load-host", target.url)
+    result.assert_outcomes(passed=1)
+
+    monkeypatch.setenv("LOAD_FORK_SERVER", "sometimes")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--load-host", target.url)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*LOAD_FORK_SERVER='sometimes' in the environment: must be true or false*"])

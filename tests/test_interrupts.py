@@ -107,7 +107,9 @@ def test_ctrl_c_before_the_users_start_stops_at_once_without_figures(
     session.process.send_signal(signal.SIGINT)  # the fork server is importing Locust: no user has started
     signalled = time.monotonic()
     assert session.finish() == INTERRUPTED, session.output
-    assert time.monotonic() - signalled < 4.0  # not the import, the run and its stop (nor a 5 s wait for them)
+    assert (
+        time.monotonic() - signalled < 4.0
+    )  # not the import, the run and its stop (nor a 5 s wait for them)
     assert "Interrupted: load scenario interrupted" in session.output, session.output
     assert "test_never_reached" not in session.output
     assert "was interrupted after" not in session.output  # no empty "partial" result
