@@ -137,8 +137,8 @@ class ForkedEngine:
 class ForkServer:
     """One process that has imported everything an engine needs; it forks an engine per scenario (POSIX only).
 
-    Started at the first ``fork()``, ended by ``close()`` (or when this process ends: it stops at end of input).
-    Usable from several threads.
+    Started by ``start()`` or at the first ``fork()``, ended by ``close()`` (or when this process ends: it stops at
+    end of input). Usable from several threads.
     """
 
     def __init__(self) -> None:
@@ -146,6 +146,8 @@ class ForkServer:
         self._process: subprocess.Popen[bytes] | None = None
         self._control: socket.socket | None = None
         self._stderr: IO[bytes] | None = None
+        self._asked = False
+        """Whether this server was asked for an engine (if not, it has none to kill at the end)."""
 
     @staticmethod
     def supported() -> bool:
@@ -156,10 +158,16 @@ class ForkServer:
         """The server's process id while it runs (it starts at the first ``fork()``)."""
         return self._process.pid if self._process is not None else None
 
+    def start(self) -> None:
+        """Start the server now (it imports Locust in the background), if it is not running."""
+        with self._lock:
+            self._running()
+
     def fork(self, stderr: IO[bytes]) -> ForkedEngine:
         """A new engine writing its stderr to ``stderr`` (a real file)."""
         with self._lock:
             control = self._running()
+            self._asked = True
             ours, theirs = socket.socketpair()
             with theirs:
                 try:
@@ -173,6 +181,7 @@ class ForkServer:
         if self._process is not None and self._control is not None and self._process.poll() is None:
             return self._control
         self.close()
+        self._asked = False
         ours, theirs = socket.socketpair()
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115  (kept open for the server's life; close() closes it)
         with theirs:
@@ -203,6 +212,8 @@ class ForkServer:
                 self._control.close()
                 self._control = None
             if self._process is not None:
+                if not self._asked:  # no engine to clean up: do not wait for a server still importing
+                    _kill_group(self._process.pid)
                 try:
                     self._process.wait(timeout=REAP_TIMEOUT)
                 except subprocess.TimeoutExpired:

@@ -22,6 +22,7 @@ import select
 import signal
 import socket
 import sys
+import time
 import traceback
 from dataclasses import dataclass
 from typing import Any
@@ -35,8 +36,9 @@ _close = os.close
 _recv_fds = socket.recv_fds
 
 _HANG_UP = select.POLLHUP | select.POLLERR
-_REAP_POLL_MS = 200
-"""How often to look again for a child whose exit pipe closed before the child could be reaped."""
+_REAP_POLL_MS = (5, 200)
+"""How often to look again for a child whose exit pipe closed before it could be reaped: often in the first second
+(a child closes its descriptors just before it can be reaped), then seldom (it closed the pipe itself, and runs)."""
 
 
 @dataclass
@@ -47,6 +49,7 @@ class _Child:
     """The read end of a pipe whose write end only the child holds: end of input means it has exited (None once
     seen)."""
     killed: bool = False
+    pipe_closed_at: float = 0.0
 
 
 def main() -> int:
@@ -64,6 +67,7 @@ def main() -> int:
             if child.exited is not None and events.get(child.exited):
                 _close(child.exited)
                 child.exited = None
+                child.pipe_closed_at = time.monotonic()
             if child.exited is None and _reaped(child):
                 children.remove(child)
         if control.fileno() in events and not _serve_request(control, children):
@@ -83,8 +87,9 @@ def _wait(control: socket.socket, children: list[_Child]) -> dict[int, int]:
             poller.register(child.exited, select.POLLIN)
         if not child.killed:
             poller.register(child.connection, 0)  # hang-up only: the engine itself reads what arrives there
-    pending = any(child.exited is None for child in children)
-    return dict(poller.poll(_REAP_POLL_MS if pending else None))
+    pending = [time.monotonic() - child.pipe_closed_at for child in children if child.exited is None]
+    timeout = None if not pending else _REAP_POLL_MS[0] if min(pending) < 1.0 else _REAP_POLL_MS[1]
+    return dict(poller.poll(timeout))
 
 
 def _kill(child: _Child) -> None:

@@ -134,6 +134,20 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[forkserver_key] = _fork_server()  # it starts at the first scenario
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """With load tests to run, the fork server imports Locust while the session sets up. Not in xdist workers: there
+    it starts at the worker's first scenario, in that scenario's turn, so it never takes CPU from another's."""
+    forkserver = session.config.stash.get(forkserver_key, None)
+    if (
+        forkserver is not None
+        and not hasattr(session.config, "workerinput")
+        and not session.config.option.collectonly
+        and any(item.get_closest_marker("load") for item in session.items)
+    ):
+        forkserver.start()
+
+
 def _fork_server() -> ForkServer | None:
     """The session's fork server, unless the platform has no fork or LOAD_FORK_SERVER turns it off."""
     value = os.environ.get(FORK_SERVER_VARIABLE, "1")

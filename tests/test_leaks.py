@@ -1,4 +1,4 @@
-"""Many scenarios in one session leave the pytest process flat (benchmarks/leaks.py runs 100; this runs 6)."""
+"""Many scenarios in one session leave the pytest process flat (benchmarks/leaks.py runs 100; this runs 4)."""
 
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ from pathlib import Path
 SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "leaks.py"
 
 
-def test_six_scenarios_leave_no_threads_greenlets_descriptors_sockets_or_children_and_one_fork_server() -> (
+def test_four_scenarios_leave_no_threads_greenlets_descriptors_sockets_or_children_and_one_fork_server() -> (
     None
 ):
     run = subprocess.run(
-        [sys.executable, str(SCRIPT), "--scenarios", "6", "--duration", "0.3", "--json"],
+        [sys.executable, str(SCRIPT), "--scenarios", "4", "--duration", "0.3", "--json"],
         capture_output=True,
         text=True,
         timeout=120,
