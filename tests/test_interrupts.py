@@ -96,15 +96,17 @@ def test_a_second_ctrl_c_exits_at_once_even_when_the_engine_cannot_stop(
 
 
 def test_ctrl_c_before_the_users_start_stops_at_once_without_figures(
-    pytester: pytest.Pytester, target: TargetServer
+    pytester: pytest.Pytester, target: TargetServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """A spawned engine (it imports Locust once the test runs; the fork server may start at collection already)."""
+    monkeypatch.setenv("LOAD_FORK_SERVER", "0")
     pytester.makepyfile(test_signals=MODULE)
     session = PytestProcess(pytester.path, ("--load-host", target.url, "-k", "long or never"))
     deadline = time.monotonic() + 30
     while not [p for p in marked_processes(session.mark) if p.pid != session.process.pid]:
         assert time.monotonic() < deadline and session.process.poll() is None, session.output
         time.sleep(0.01)
-    session.process.send_signal(signal.SIGINT)  # the fork server is importing Locust: no user has started
+    session.process.send_signal(signal.SIGINT)  # the engine is importing Locust: no user has started
     signalled = time.monotonic()
     assert session.finish() == INTERRUPTED, session.output
     assert (
