@@ -134,20 +134,6 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[forkserver_key] = _fork_server()  # it starts at the first scenario
 
 
-@pytest.hookimpl(trylast=True)
-def pytest_collection_finish(session: pytest.Session) -> None:
-    """With load tests to run, the fork server imports Locust while the session sets up. Not in xdist workers: there
-    it starts at the worker's first scenario, in that scenario's turn, so it never takes CPU from another's."""
-    forkserver = session.config.stash.get(forkserver_key, None)
-    if (
-        forkserver is not None
-        and not hasattr(session.config, "workerinput")
-        and not session.config.option.collectonly
-        and any(item.get_closest_marker("load") for item in session.items)
-    ):
-        forkserver.start()
-
-
 def _fork_server() -> ForkServer | None:
     """The session's fork server, unless the platform has no fork or LOAD_FORK_SERVER turns it off."""
     value = os.environ.get(FORK_SERVER_VARIABLE, "1")
@@ -240,8 +226,18 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     except LoadTestUsageError as exc:
         problem = str(exc)
     else:
+        _start_fork_server(item.config)
         return
     pytest.fail(f"pytest-loadtest usage error: {problem}", pytrace=False)
+
+
+def _start_fork_server(config: pytest.Config) -> None:
+    """The fork server imports Locust while the test's fixtures are set up (a target to start, users to seed). Not
+    in xdist workers: there it starts at the worker's first scenario, in that scenario's turn to run, so that it
+    never takes CPU from another worker's scenario."""
+    forkserver = config.stash.get(forkserver_key, None)
+    if forkserver is not None and not hasattr(config, "workerinput"):
+        forkserver.start()
 
 
 def _body(item: pytest.Item, marker: pytest.Mark) -> UserClassRef | None:

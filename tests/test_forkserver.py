@@ -173,6 +173,6 @@ def test_spawned(load_result):
     result.assert_outcomes(passed=1)
 
     monkeypatch.setenv("LOAD_FORK_SERVER", "sometimes")
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--load-host", target.url)
+    result = pytester.runpytest("-p", "no:cacheprovider", "--load-host", target.url)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*LOAD_FORK_SERVER='sometimes' in the environment: must be true or false*"])
