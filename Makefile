@@ -9,7 +9,8 @@ STAMP := $(VENV)/.installed
 REPORT_DIR ?= load_test_reports
 LOAD_PROFILE ?= smoke
 PYTEST_ARGS ?=
-TEST_WORKERS ?= 2
+# Three xdist workers on two cores: many tests wait on subprocesses and short scenarios (about 70% CPU with two).
+TEST_WORKERS ?= 3
 
 .PHONY: install test load-test clean
 
