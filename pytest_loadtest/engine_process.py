@@ -28,7 +28,6 @@ def main() -> int:
 
     emit({"type": "engine", "pid": os.getpid()})
     spec = json.loads(_read_line(0))
-    sys.path[:] = spec["sys_path"]
     _enter(spec)
 
     try:
@@ -48,8 +47,9 @@ def main() -> int:
 
 
 def _enter(spec: dict[str, Any]) -> None:
-    """Take on the pytest process's environment and directory as they are now (a forked engine has the fork
-    server's, from the session's first scenario); modules the test writes are found."""
+    """Take on the pytest process's import path, environment and directory as they are now (a forked engine has the
+    fork server's, from the session's first scenario); modules the test writes are found."""
+    sys.path[:] = spec["sys_path"]
     os.environ.clear()
     os.environ.update(spec["environ"])
     if hasattr(time, "tzset"):

@@ -29,9 +29,9 @@ from pytest_loadtest.result import TOTAL_NAME
 
 Emit = Callable[[dict[str, Any]], None]
 UNREACHABLE_AFTER = 1.0
+"""Seconds of nothing but connection errors after which the target counts as unreachable."""
 FINAL_SAMPLE_AFTER = 0.25
 """Seconds of the run after the last progress point that earn a final point of their own when the run ends."""
-"""Seconds of nothing but connection errors after which the target counts as unreachable."""
 
 _CONNECTION_ERROR = re.compile(
     r"ConnectionRefused|Connection refused|NewConnectionError|Failed to establish a new connection|"
