@@ -9,8 +9,8 @@ STAMP := $(VENV)/.installed
 REPORT_DIR ?= load_test_reports
 LOAD_PROFILE ?= smoke
 PYTEST_ARGS ?=
-# Three xdist workers on two cores: many tests wait on subprocesses and short scenarios (about 70% CPU with two).
-TEST_WORKERS ?= 3
+# Two xdist workers on two cores: a third (4m00-4m33) made latency-exact tests flaky (a 196 ms target read 201 ms).
+TEST_WORKERS ?= 2
 
 .PHONY: install test load-test clean
 
