@@ -50,7 +50,10 @@ def run_scenario(
         "cwd": os.getcwd(),
     }
     with tempfile.TemporaryFile() as stderr, _sigterm_as_interrupt():
-        engine: EngineProcess = forkserver.fork(stderr) if forkserver else SpawnedEngine(stderr)
+        try:
+            engine: EngineProcess = forkserver.fork(stderr) if forkserver else SpawnedEngine(stderr)
+        except KeyboardInterrupt:  # while the engine was being started: nothing ran, nothing to keep
+            raise ScenarioInterrupted(None) from None
         try:
             reader = _MessageReader(engine, stderr)
             with contextlib.suppress(OSError):  # an engine gone already: reading its channel says why

@@ -12,7 +12,7 @@ from loadtests.platform_api.server import PlatformApiServer
 from tests.support.suite import run_load_suite
 
 # Short runs: 20 users for 2-3 s give each scenario 80+ samples; a p99 is judged on 50 (--load-min-samples 0.5).
-SHORT = ("--load-profile", "smoke", "--load-users", "20", "--load-duration", "2", "--load-min-samples", "0.5")
+SHORT = ("--load-profile", "smoke", "--load-users", "20", "--load-duration", "3", "--load-min-samples", "0.5")
 
 
 def run_suite(
