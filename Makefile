@@ -12,7 +12,7 @@ PYTEST_ARGS ?=
 # Two xdist workers on two cores: a third (4m00-4m33) made latency-exact tests flaky (a 196 ms target read 201 ms).
 TEST_WORKERS ?= 2
 
-.PHONY: install test load-test clean
+.PHONY: install system-packages test test-fast load-test clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,8 +22,16 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-test: $(STAMP)
-	$(PY) -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
+# The system programs the tests use (Chromium): installed as root with apt-get, else one line says what to install.
+system-packages:
+	@sh scripts/system-packages.sh
+
+test: system-packages $(STAMP)
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+
+# The inner loop: everything but the tests marked slow (make test runs those too).
+test-fast: $(STAMP)
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup -m "not slow" $(PYTEST_ARGS)
 
 load-test: $(STAMP)
 	$(PY) -m pytest -m load loadtests --load-profile $(LOAD_PROFILE) --load-report-dir $(REPORT_DIR) --junitxml=$(REPORT_DIR)/junit.xml $(PYTEST_ARGS)

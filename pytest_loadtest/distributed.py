@@ -133,6 +133,9 @@ class Cluster:
             for worker in self.local:
                 if worker.client_id not in self.lost and worker.reader is not None:
                     worker.reader.join()  # ends with the worker's "done" line and its exit
+        # Stop listening now: a looping worker's next process may connect before this engine exits, and an ack from
+        # this master would bind it to a master that is about to go (its heartbeats then go unanswered for 60 s).
+        runner.greenlet.kill(block=True)
         self._end_workers()
 
     def figures(self) -> dict[str, Any]:

@@ -26,6 +26,10 @@ from typing import Any
 REPORT_INTERVAL = 1.0
 """Seconds between a worker's stats reports (Locust's default is 3): what a lost worker takes with it."""
 
+MASTER_GONE_WAIT = 3.0
+"""Seconds a looping worker waits for the previous scenario's master to close its port before it starts the next
+process (a master that is already the next one is joined after that wait)."""
+
 Report = Callable[[dict[str, Any]], None]
 
 
@@ -103,6 +107,25 @@ def _serve_scenarios(args: argparse.Namespace) -> int:
             return 0
         if status not in (0, NO_MASTER):  # a broken test module or options: repeating would not help
             return status
+        try:
+            _wait_for_master_to_leave(args.master_host, args.master_port)
+        except KeyboardInterrupt:
+            return 0
+
+
+def _wait_for_master_to_leave(host: str, port: int) -> None:
+    """Until the last scenario's master stops listening (bounded by MASTER_GONE_WAIT): a worker that connected to
+    it while it shut down would wait for its heartbeats instead of joining the next scenario's master."""
+    import socket
+    import time
+
+    deadline = time.monotonic() + MASTER_GONE_WAIT
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection((host, port), timeout=0.5).close()
+        except OSError:
+            return
+        time.sleep(0.02)
 
 
 def _parser() -> argparse.ArgumentParser:

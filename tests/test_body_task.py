@@ -63,6 +63,7 @@ def pids(path: Any) -> dict[int, set[str]]:
     return found
 
 
+@pytest.mark.slow
 def test_a_function_is_a_functional_test_without_the_marker_and_the_task_of_every_user_with_it(
     pytester: pytest.Pytester, target: TargetServer
 ) -> None:

@@ -49,6 +49,7 @@ def test_blocked():
 """
 
 
+@pytest.mark.slow
 def test_a_target_that_never_answers_and_a_stuck_engine_are_bounded(
     pytester: pytest.Pytester, target: TargetServer
 ) -> None:

@@ -118,6 +118,7 @@ def test_ramp(load_result):
     figures = json.loads((pytester.path / "ramp.json").read_text())
     assert figures["total"]["num_requests"] > 0 and not figures["interrupted"]
     assert 0 < sum(worker["users"] for worker in figures["workers"]) < 20  # stopped mid-ramp
+    assert 2.0 <= figures["elapsed"] < 3.0  # on time: the whole ramp-up would have taken 5 s
 
 
 def long_distributed_session(
@@ -140,6 +141,7 @@ def {name}():
     return session
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("signal_number", "how"),
     [
@@ -172,6 +174,7 @@ def test_ctrl_c_stops_the_master_and_every_worker(
     session.process.send_signal(signal.SIGINT)
     assert session.finish(timeout=20) == 2  # pytest's "interrupted"
     assert "was interrupted after" in session.output
+    assert worker_processes(mark) == []  # pytest exited only after the engine had ended both workers
 
 
 def test_workers_stop_when_pytest_itself_is_killed(
@@ -240,6 +243,7 @@ def test_remote(load_result):
     )
 
 
+@pytest.mark.slow
 def test_a_looping_worker_serves_every_scenario_of_the_session_until_sigterm(
     pytester: pytest.Pytester, target: TargetServer, mark: str
 ) -> None:
@@ -283,6 +287,7 @@ def test_second(load_result):
         worker.wait()
 
 
+@pytest.mark.slow
 def test_xdist_spreads_load_tests_over_workers_but_never_runs_two_at_once(
     pytester: pytest.Pytester, target: TargetServer, mark: str
 ) -> None:

@@ -64,6 +64,7 @@ def test_the_quickstart_has_runnable_blocks() -> None:
 
 
 @pytest.mark.parametrize("number", range(len(runnable_blocks())), ids=lambda n: f"block{n + 1}")
+@pytest.mark.slow
 def test_quickstart_block_runs(number: int, tmp_path: Path) -> None:
     block = runnable_blocks()[number]
     environment = {

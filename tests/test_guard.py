@@ -175,6 +175,7 @@ def test_loopback_host():
     assert target.hits.get("/health", 0) > before  # the loopback test ran for real
 
 
+@pytest.mark.slow
 def test_a_user_class_host_is_refused_and_the_command_line_host_is_allowed(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         test_attribute=USERS
@@ -228,6 +229,7 @@ class SlowFollowed(SlowBlocked):
 """
 
 
+@pytest.mark.slow
 def test_redirects_to_loopback_are_followed_and_to_other_hosts_fail_without_a_connection(
     pytester: pytest.Pytester, target: TargetServer
 ) -> None:

@@ -50,6 +50,7 @@ INTERRUPTED = 2  # pytest.ExitCode.INTERRUPTED
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+@pytest.mark.slow
 def test_a_signal_stops_the_scenario_keeps_partial_figures_and_exits_interrupted(
     pytester: pytest.Pytester, target: TargetServer, signum: signal.Signals
 ) -> None:

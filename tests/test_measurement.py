@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
+from collections import Counter
+from pathlib import Path
 
 import pytest
 
+from pytest_loadtest.result import histogram_percentile
 from tests.support.target import TargetServer
 
 USERS = """
@@ -17,7 +20,7 @@ from locust import FastHttpUser, constant, events, task
 
 
 class Hammer(FastHttpUser):
-    \"\"\"No wait between requests: one process cannot keep up with 100 of them.\"\"\"
+    \"\"\"No wait between requests: one process cannot keep up with 20 of them.\"\"\"
 
     @task
     def health(self):
@@ -62,7 +65,7 @@ def test_ramp():
     pass
 
 
-@pytest.mark.load(Hammer, users=100, duration=2)
+@pytest.mark.load(Hammer, users=20, duration=1.5)
 def test_hammer():
     pass
 
@@ -75,6 +78,7 @@ def test_gentle(load_result):
 """
 
 
+@pytest.mark.slow
 def test_thin_figures_are_inconclusive_and_a_cpu_bound_generator_fails(
     pytester: pytest.Pytester, target: TargetServer
 ) -> None:
@@ -120,22 +124,25 @@ def test_thin(load_result):
     assert load_result.thresholds[0].status.value == "pass"
 
 
-@pytest.mark.load(Hammer, users=100, duration=2)
+@pytest.mark.load(Hammer, users=20, duration=1.5)
 def test_hammer(load_result):
     assert load_result.saturated and load_result.to_dict()["saturated"] is True
 
 
-@pytest.mark.load(Hammer, users=100, duration=2, workers=1)
+@pytest.mark.load(Hammer, users=20, duration=1.5, workers=1)
 def test_hammer_on_a_worker(load_result):
     assert load_result.saturated and load_result.generator_cpu.process.startswith("worker 1 (pid ")
 """
 
 
-def test_the_user_can_accept_thin_figures_and_a_saturated_generator(
-    pytester: pytest.Pytester, target: TargetServer
+@pytest.mark.slow
+def test_the_user_can_accept_a_saturated_generator_in_the_ini_file_and_thin_figures_in_the_environment(
+    pytester: pytest.Pytester, target: TargetServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    pytester.makeini("[pytest]\nload_allow_saturation = yes\n")
+    monkeypatch.setenv("LOAD_MIN_SAMPLES", "0")
     pytester.makepyfile(test_load=USERS + OPTED_OUT)
-    run(pytester, target, "--load-allow-saturation", "--load-min-samples", "0").assert_outcomes(passed=3)
+    run(pytester, target).assert_outcomes(passed=3)
 
 
 ACCURACY = """
@@ -148,8 +155,9 @@ def record(response_time, **kwargs):
 
 
 @events.quitting.add_listener
-def save(**kwargs):
-    with open(os.environ["EXACT_TIMES"], "w") as out:
+def save(environment, **kwargs):
+    name = environment.user_classes[0].__name__
+    with open(os.path.join(os.environ["EXACT_TIMES"], name + ".json"), "w") as out:
         json.dump(EXACT, out)
 
 
@@ -173,11 +181,11 @@ class Over200(Near200):
     ms = 204
 
 
-def exact_percentile(q):
+def exact_percentile(q, name="Spread"):
     from collections import Counter
     from pytest_loadtest.result import histogram_percentile
 
-    with open(os.environ["EXACT_TIMES"]) as source:
+    with open(os.path.join(os.environ["EXACT_TIMES"], name + ".json")) as source:
         times = json.load(source)
     return len(times), histogram_percentile(Counter(times), len(times), q)  # the same nearest-rank rule
 
@@ -197,28 +205,46 @@ def test_spread(load_result):
 
 
 @pytest.mark.load(Near200, users=4, duration=1.5, thresholds={"median": "<200ms"})
-def test_196_is_under_200(load_result):
-    assert abs(load_result.total.median - exact_percentile(0.5)[1]) / exact_percentile(0.5)[1] <= 0.01
+def test_near_200():
+    pass
 
 
 @pytest.mark.load(Over200, users=4, duration=1.5, thresholds={"median": "<=200ms"})
-def test_204_is_over_200():
+def test_over_200():
     pass
 """
 
 
-def test_threshold_percentiles_are_within_one_percent_of_exact_ones(
+def exact_median(path: Path) -> float:
+    """The median of the response times a run's engine recorded exactly (the nearest-rank rule the plugin uses)."""
+    times = json.loads(path.read_text())
+    return histogram_percentile(Counter(times), len(times), 0.5)
+
+
+@pytest.mark.slow
+def test_percentiles_are_within_one_percent_of_exact_ones_and_a_limit_is_judged_on_the_exact_median(
     pytester: pytest.Pytester, target: TargetServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("EXACT_TIMES", str(pytester.path / "exact.json"))
+    """Near a limit the verdict follows the true median, not a bucket's edge (Locust's own buckets read 196 and
+    204 ms as 200 ms). The targets sleep 196 and 204 ms and a busy machine adds milliseconds, so each verdict is
+    checked against the median of every response time its engine recorded, whatever that came to."""
+    monkeypatch.setenv("EXACT_TIMES", str(pytester.path))
     pytester.makepyfile(test_load=USERS + ACCURACY)
-    result = run(pytester, target, "-s")
-    result.assert_outcomes(passed=2, failed=1)
-    result.stdout.fnmatch_lines(
-        ["*test_204_is_over_200: 1 of 1 load thresholds failed*", "median*<= 200 ms*20[4-9]*FAIL"]
-    )
+    result = run(pytester, target, "-s", "--junitxml=junit.xml")
     errors = json.loads(
         next(line for line in result.outlines if line.startswith("relative errors")).split(" ", 2)[2]
     )
     print("percentile errors vs exact:", errors)  # shown with -s
     assert max(errors.values()) <= 0.01
+    properties = junit_properties(pytester)
+    limits = {"test_near_200": ("Near200", 200.0, False), "test_over_200": ("Over200", 200.0, True)}
+    failed = 0
+    for test, (user, limit, inclusive) in limits.items():
+        exact = exact_median(pytester.path / f"{user}.json")
+        passes = exact <= limit if inclusive else exact < limit
+        failed += not passes
+        verdict = properties[test]["load.threshold.median"]
+        assert verdict.startswith("pass: " if passes else "fail: "), (exact, verdict)
+        measured = float(properties[test]["load.p50"])
+        assert abs(measured - exact) / exact <= 0.01, (measured, exact)
+    result.assert_outcomes(passed=3 - failed, failed=failed)

@@ -192,7 +192,7 @@ def test_saturation_flows_through_the_result_json() -> None:
 @pytest.mark.parametrize(
     ("text", "value"), [("1", True), ("yes", True), (" True ", True), ("off", False), (False, False)]
 )
-def test_flags_read_from_ini_and_environment(text: object, value: bool) -> None:
+def test_flag_words_read_as_true_or_false(text: object, value: bool) -> None:
     assert parse_flag(text) is value
 
 

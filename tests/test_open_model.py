@@ -73,6 +73,7 @@ def test_a_rate_is_a_float_and_split_equally_among_workers() -> None:
     assert rate_per_worker(20.0, 0) == 20.0
 
 
+@pytest.mark.slow
 def test_the_schedule_starts_what_the_rate_demands_and_counts_what_it_drops(
     pytester: pytest.Pytester, target: TargetServer
 ) -> None:

@@ -7,6 +7,10 @@ import sys
 import venv
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -19,10 +23,14 @@ def test_wheel_registers_the_plugin_in_a_clean_virtualenv(tmp_path: Path) -> Non
         cwd=tmp_path,
     )
     (wheel,) = dist.glob("pytest_loadtest-*.whl")
-    venv.create(tmp_path / "clean", with_pip=True)
+    venv.create(
+        tmp_path / "clean", with_pip=False
+    )  # this interpreter's pip installs into it (ensurepip: +4 s)
     python = tmp_path / "clean" / "bin" / "python"
     subprocess.run(
-        [str(python), "-m", "pip", "install", "--quiet", str(wheel)], check=True, capture_output=True
+        [sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet", str(wheel)],
+        check=True,
+        capture_output=True,
     )
     shown = subprocess.run(
         [str(python), "-m", "pytest", "--help"], check=True, capture_output=True, text=True, cwd=tmp_path

@@ -163,6 +163,7 @@ def test_invalid_marker_arguments_are_usage_errors_naming_the_test(
     assert target.hits == before
 
 
+@pytest.mark.slow
 def test_precedence_through_a_session(pytester: pytest.Pytester, target: TargetServer) -> None:
     write_tests(
         pytester,
@@ -219,6 +220,7 @@ def test_load_after_requests():
     assert "MonkeyPatchWarning" not in result.stdout.str() + result.stderr.str()
 
 
+@pytest.mark.slow
 def test_xdist_runs_several_load_tests_per_worker(pytester: pytest.Pytester, target: TargetServer) -> None:
     pytester.makeconftest("import requests\n")
     tests = "".join(

@@ -133,6 +133,7 @@ def test_ramp():
 """
 
 
+@pytest.mark.slow
 def test_a_staged_profile_reports_the_first_stage_that_failed(
     pytester: pytest.Pytester, target: TargetServer
 ) -> None:

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import signal
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from conftest import INNER_SESSION_OPTIONS
 from tests.support.processes import PytestProcess
 from tests.support.target import TargetServer
 
@@ -59,12 +62,7 @@ def session_json(directory: Path) -> dict[str, Any]:
     return json.loads((directory / "loadtest-report.json").read_text(encoding="utf-8"))  # type: ignore[no-any-return]
 
 
-def test_a_session_leaves_locust_reports_json_index_and_pytest_html_extras_without_secrets(
-    pytester: pytest.Pytester, target: TargetServer
-) -> None:
-    pytester.makepyfile(
-        test_reports=USERS
-        + """
+SESSION_TESTS = """
 @pytest.mark.load(HealthUser, users=2, duration=2, thresholds={"p95": "<1s", "rps": ">=1"})
 def test_health():
     pass
@@ -74,65 +72,129 @@ def test_health():
 def test_leaky():
     pass
 """
-    )
-    pytester.path.joinpath(".env.load-testing").write_text(f"API_TOKEN={TOKEN}\n", encoding="utf-8")
-    result = run(pytester, target, "--html=html/report.html", "--junitxml=junit.xml", "--load-save=first")
-    result.assert_outcomes(passed=1, failed=1)
-    result.stdout.fnmatch_lines(
+REPORT_FILES = {"locust html", "stats csv", "history csv", "failures csv", "exceptions csv"}
+
+
+@dataclass(frozen=True)
+class ReportsSession:
+    """One session of a passing and a failing (secret-leaking) load test, with every report it can write."""
+
+    path: Path
+    outcome: subprocess.CompletedProcess[str]
+
+    @property
+    def reports(self) -> Path:
+        return self.path / "load_test_reports"
+
+    def record(self, name: str) -> dict[str, Any]:
+        tests = {test["nodeid"]: test for test in session_json(self.reports)["tests"]}
+        return tests[f"test_reports.py::{name}"]  # type: ignore[no-any-return]
+
+
+@pytest.fixture(scope="session")  # not "module": xdist may interleave another module's tests, which ends it
+def reports_session(tmp_path_factory: pytest.TempPathFactory, target: TargetServer) -> ReportsSession:
+    """Run once for the tests below (each proves one behaviour of the same session): they share an xdist group."""
+    path = tmp_path_factory.mktemp("reports_session")
+    (path / "test_reports.py").write_text(USERS + SESSION_TESTS, encoding="utf-8")
+    (path / ".env.load-testing").write_text(f"API_TOKEN={TOKEN}\n", encoding="utf-8")
+    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--load-host", target.url]
+    command += ["--html=html/report.html", "--junitxml=junit.xml", "--load-save=first"]
+    environment = {**os.environ, "PYTEST_ADDOPTS": INNER_SESSION_OPTIONS}
+    outcome = subprocess.run(command, cwd=path, env=environment, capture_output=True, text=True, timeout=120)
+    return ReportsSession(path, outcome)
+
+
+shared_session = pytest.mark.xdist_group("reports_session")
+
+
+@shared_session
+def test_a_session_reports_its_outcomes_baseline_and_report_paths_in_the_terminal(
+    reports_session: ReportsSession,
+) -> None:
+    assert reports_session.outcome.returncode == pytest.ExitCode.TESTS_FAILED, reports_session.outcome.stdout
+    pytest.LineMatcher(reports_session.outcome.stdout.splitlines()).fnmatch_lines(
         [
             "*load tests: 2*",
             "load baseline 'first' saved to */.loadtest/first.json",
             "load test reports: load_test_reports/index.html, load_test_reports/loadtest-report.json "
             "(Locust HTML/CSV per test alongside)",
+            "*1 failed, 1 passed*",
         ]
     )
-    reports = pytester.path / "load_test_reports"
-    document = session_json(reports)
+
+
+@shared_session
+def test_the_session_json_holds_environment_parameters_figures_and_verdicts(
+    reports_session: ReportsSession, target: TargetServer
+) -> None:
+    document = session_json(reports_session.reports)
     assert document["schema_version"] == 1 and document["interrupted"] is False
     assert {"python", "platform", "hostname", "packages", "git_revision"} <= set(document["environment"])
     assert document["environment"]["packages"]["locust"]
-    tests = {test["nodeid"]: test for test in document["tests"]}
-    health, leaky = tests["test_reports.py::test_health"], tests["test_reports.py::test_leaky"]
+    health, leaky = reports_session.record("test_health"), reports_session.record("test_leaky")
     assert (health["outcome"], leaky["outcome"]) == ("passed", "failed")
     assert health["result"]["total"]["num_requests"] > 10 and health["result"]["history"]
     assert health["parameters"]["users"] == 2 and health["parameters"]["host"] == target.url
     assert [v["status"] for v in health["thresholds"]] == ["pass", "pass"] and not health["partial"]
-    assert "user code raised" in leaky["message"] and "[REDACTED]" in leaky["message"]
-    assert any("[REDACTED]" in error["error"] for error in leaky["errors"])
+    assert "user code raised" in leaky["message"]
+
+
+@shared_session
+def test_every_test_gets_locust_html_and_csv_reports_with_its_own_figures(
+    reports_session: ReportsSession,
+) -> None:
+    health, leaky = reports_session.record("test_health"), reports_session.record("test_leaky")
     for record in (health, leaky):
-        assert set(record["reports"]) == {
-            "locust html",
-            "stats csv",
-            "history csv",
-            "failures csv",
-            "exceptions csv",
-        }
+        assert set(record["reports"]) == REPORT_FILES
         for path in record["reports"].values():
-            assert (reports / path).stat().st_size > 0, path
-    health_dir = reports / Path(health["reports"]["locust html"]).parent
+            assert (reports_session.reports / path).stat().st_size > 0, path
+    health_dir = reports_session.reports / Path(health["reports"]["locust html"]).parent
     assert "/slow" in (health_dir / "locust_stats.csv").read_text()
     assert len((health_dir / "locust_stats_history.csv").read_text().splitlines()) >= 2  # header + a sample
     assert "Locust" in (health_dir / "locust.html").read_text()
-    assert "RuntimeError" in (reports / leaky["reports"]["exceptions csv"]).read_text()
-    index = (reports / "index.html").read_text()
+    assert "RuntimeError" in (reports_session.reports / leaky["reports"]["exceptions csv"]).read_text()
+
+
+@shared_session
+def test_the_index_links_each_tests_locust_report_and_pytest_html_gets_chart_and_threshold_extras(
+    reports_session: ReportsSession,
+) -> None:
+    health = reports_session.record("test_health")
+    index = (reports_session.reports / "index.html").read_text()
     assert f'href="{health["reports"]["locust html"]}"' in index
-    pytest_html_page = (pytester.path / "html" / "report.html").read_text()
+    pytest_html_page = (reports_session.path / "html" / "report.html").read_text()
     assert "lt-chart" in pytest_html_page and "lt-thresholds" in pytest_html_page
-    baseline = json.loads((pytester.path / ".loadtest" / "first.json").read_text())
-    assert set(baseline["tests"]) == set(tests)
-    written = [
-        p for base in ("load_test_reports", ".loadtest", "html") for p in (pytester.path / base).rglob("*")
-    ]
-    written += [pytester.path / "junit.xml"]
+
+
+@shared_session
+def test_the_saved_baseline_holds_every_test_of_the_session(reports_session: ReportsSession) -> None:
+    baseline = json.loads((reports_session.path / ".loadtest" / "first.json").read_text())
+    assert set(baseline["tests"]) == {"test_reports.py::test_health", "test_reports.py::test_leaky"}
+
+
+@shared_session
+def test_no_secret_reaches_any_file_of_the_session_and_redacted_ones_say_so(
+    reports_session: ReportsSession,
+) -> None:
+    leaky = reports_session.record("test_leaky")
+    assert "[REDACTED]" in leaky["message"]
+    assert any("[REDACTED]" in error["error"] for error in leaky["errors"])
+    path = reports_session.path
+    written = [p for base in ("load_test_reports", ".loadtest", "html") for p in (path / base).rglob("*")]
+    written += [path / "junit.xml"]
     leaks = [
-        (str(path.relative_to(pytester.path)), secret)
-        for path in written
-        if path.is_file()
+        (str(file.relative_to(path)), secret)
+        for file in written
+        if file.is_file()
         for secret in SECRETS
-        if secret in path.read_text(errors="replace")
+        if secret in file.read_text(errors="replace")
     ]
     assert len(written) > 15 and not leaks
-    check_in_chromium(reports / "index.html", charts=2)
+
+
+@shared_session
+def test_the_index_page_draws_its_charts_in_a_real_browser(reports_session: ReportsSession) -> None:
+    check_in_chromium(reports_session.reports / "index.html", charts=2)
 
 
 def chromium() -> str:
@@ -141,7 +203,8 @@ def chromium() -> str:
         if not sys.platform.startswith("linux"):
             pytest.skip("the report page is checked in headless Chromium on Linux only")
         pytest.fail(
-            "chromium is not installed: apt-get install chromium (.ci/run installs it)", pytrace=False
+            "chromium is not installed: apt-get install chromium (make test installs it as root)",
+            pytrace=False,
         )
     return found
 

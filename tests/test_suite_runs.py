@@ -8,18 +8,22 @@ import subprocess
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import pytest
+
 from loadtests.platform_api.server import PlatformApiServer
 from tests.support.suite import run_load_suite
 
+pytestmark = pytest.mark.slow
+
 # Short runs: 20 users for 2-3 s give each scenario 80+ samples; a p99 is judged on 50 (--load-min-samples 0.5).
-SHORT = ("--load-profile", "smoke", "--load-users", "20", "--load-duration", "3", "--load-min-samples", "0.5")
+SHORT = ("--load-profile", "smoke", "--load-users", "20", "--load-min-samples", "0.5")
 
 
 def run_suite(
-    tmp_path: Path, *args: str, env: dict[str, str] | None = None
+    tmp_path: Path, *args: str, duration: str, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     reports = ("--junitxml", str(tmp_path / "junit.xml"), "--load-report-dir", str(tmp_path / "reports"))
-    return run_load_suite(*SHORT, *args, *reports, env=env)
+    return run_load_suite(*SHORT, "--load-duration", duration, *args, *reports, env=env)
 
 
 def junit_outcomes(tmp_path: Path) -> dict[str, str]:
@@ -31,7 +35,7 @@ def junit_outcomes(tmp_path: Path) -> dict[str, str]:
 
 
 def test_the_smoke_suite_passes_against_the_reference_api_it_starts(tmp_path: Path) -> None:
-    session = run_suite(tmp_path, "--load-duration", "2")
+    session = run_suite(tmp_path, duration="2")
     assert session.returncode == 0, session.stdout[-4000:] + session.stderr[-2000:]
     assert junit_outcomes(tmp_path) == {
         "test_auth": "passed",
@@ -58,6 +62,7 @@ def test_extra_latency_fails_payments_on_p95_while_generation_holds(tmp_path: Pa
             "test_payments or test_generation",
             "--load-host",
             api.url,
+            duration="3",  # generation's rps limit needs the whole of its ramp-up and then some
             env={"LOAD_JWT_SECRET": "k" * 40, "LOAD_SEED_USERS": "1"},
         )
     assert junit_outcomes(tmp_path) == {"test_generation": "passed", "test_payments": "failed"}, (
@@ -79,8 +84,7 @@ def test_an_error_rate_fails_the_auth_scenarios(tmp_path: Path) -> None:
             "test_auth",
             "--load-host",
             api.url,
-            "--load-duration",
-            "2",
+            duration="2",
             env={"LOAD_SEED_USERS": "1"},
         )
     assert junit_outcomes(tmp_path) == {"test_auth": "failed", "test_auth_rejects_bad_tokens": "failed"}

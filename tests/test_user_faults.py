@@ -44,6 +44,7 @@ def test_task():
 """
 
 
+@pytest.mark.slow
 def test_exceptions_in_on_start_and_in_tasks_fail_the_test_counted_and_shown(
     pytester: pytest.Pytester, target: TargetServer
 ) -> None:
