@@ -19,6 +19,6 @@ def pytester(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pyte
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Slow tests first (a stable sort, the same in every xdist worker): the two workers then share the long ones
-    at the start and end together on short ones, instead of one worker finishing a 20 s test alone."""
+    """Slow tests first (a stable sort, the same in every xdist worker), so that no worker is left with a 20 s
+    test at the end while the other idles; make test's worksteal scheduling then shares them between workers."""
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)

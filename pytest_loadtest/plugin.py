@@ -302,7 +302,7 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
 def _run(item: pytest.Item, scenario: Scenario) -> LoadResult:
     display = _progress_display(item, scenario)
     try:
-        with one_scenario_at_a_time(current_run_id()):
+        with one_scenario_at_a_time(current_run_id(getattr(item.config, "workerinput", None))):
             result = run_scenario(
                 scenario,
                 on_progress=display.update if display else None,

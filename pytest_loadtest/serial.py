@@ -5,9 +5,10 @@ from __future__ import annotations
 import fcntl
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 
 def lock_path(run_id: str) -> Path:
@@ -25,6 +26,11 @@ def one_scenario_at_a_time(run_id: str) -> Iterator[None]:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
-def current_run_id() -> str:
-    """The id shared by every xdist worker of this run, or this process's own when xdist is not in use."""
-    return os.environ.get("PYTEST_XDIST_TESTRUNUID") or f"pid{os.getpid()}"
+def current_run_id(workerinput: Mapping[str, Any] | None) -> str:
+    """The id shared by every xdist worker of this run (from the worker's ``workerinput``), or this process's own
+    when it is not an xdist worker. Not from the environment: a pytest session started by a test that runs in an
+    xdist worker inherits PYTEST_XDIST_TESTRUNUID, yet it is a run of its own (its scenarios would otherwise queue
+    behind every other such session of the outer run)."""
+    if workerinput is not None and workerinput.get("testrunuid"):
+        return str(workerinput["testrunuid"])
+    return f"pid{os.getpid()}"

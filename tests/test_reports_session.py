@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from filelock import FileLock
 
 from conftest import INNER_SESSION_OPTIONS
 from tests.support.processes import PytestProcess
@@ -80,7 +81,9 @@ class ReportsSession:
     """One session of a passing and a failing (secret-leaking) load test, with every report it can write."""
 
     path: Path
-    outcome: subprocess.CompletedProcess[str]
+    returncode: int
+    stdout: str
+    host: str
 
     @property
     def reports(self) -> Path:
@@ -91,28 +94,36 @@ class ReportsSession:
         return tests[f"test_reports.py::{name}"]  # type: ignore[no-any-return]
 
 
-@pytest.fixture(scope="session")  # not "module": xdist may interleave another module's tests, which ends it
-def reports_session(tmp_path_factory: pytest.TempPathFactory, target: TargetServer) -> ReportsSession:
-    """Run once for the tests below (each proves one behaviour of the same session): they share an xdist group."""
-    path = tmp_path_factory.mktemp("reports_session")
-    (path / "test_reports.py").write_text(USERS + SESSION_TESTS, encoding="utf-8")
-    (path / ".env.load-testing").write_text(f"API_TOKEN={TOKEN}\n", encoding="utf-8")
-    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--load-host", target.url]
-    command += ["--html=html/report.html", "--junitxml=junit.xml", "--load-save=first"]
-    environment = {**os.environ, "PYTEST_ADDOPTS": INNER_SESSION_OPTIONS}
-    outcome = subprocess.run(command, cwd=path, env=environment, capture_output=True, text=True, timeout=120)
-    return ReportsSession(path, outcome)
+@pytest.fixture(scope="session")
+def reports_session(
+    tmp_path_factory: pytest.TempPathFactory, worker_id: str, target: TargetServer
+) -> ReportsSession:
+    """Run once per test run for the tests below, each of which proves one behaviour of the same session: under
+    xdist the first worker to get here runs it and the others read what it left (pytest-xdist's own recipe)."""
+    base = tmp_path_factory.getbasetemp()
+    shared = base if worker_id == "master" else base.parent  # this run's directory, common to its workers
+    path, outcome = shared / "reports_session", shared / "reports_session.json"
+    with FileLock(shared / "reports_session.lock"):
+        if not outcome.is_file():
+            path.mkdir()
+            (path / "test_reports.py").write_text(USERS + SESSION_TESTS, encoding="utf-8")
+            (path / ".env.load-testing").write_text(f"API_TOKEN={TOKEN}\n", encoding="utf-8")
+            command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--load-host", target.url]
+            command += ["--html=html/report.html", "--junitxml=junit.xml", "--load-save=first"]
+            environment = {**os.environ, "PYTEST_ADDOPTS": INNER_SESSION_OPTIONS}
+            run = subprocess.run(
+                command, cwd=path, env=environment, capture_output=True, text=True, timeout=120
+            )
+            record = {"returncode": run.returncode, "stdout": run.stdout + run.stderr, "host": target.url}
+            outcome.write_text(json.dumps(record), encoding="utf-8")
+    return ReportsSession(path, **json.loads(outcome.read_text(encoding="utf-8")))
 
 
-shared_session = pytest.mark.xdist_group("reports_session")
-
-
-@shared_session
 def test_a_session_reports_its_outcomes_baseline_and_report_paths_in_the_terminal(
     reports_session: ReportsSession,
 ) -> None:
-    assert reports_session.outcome.returncode == pytest.ExitCode.TESTS_FAILED, reports_session.outcome.stdout
-    pytest.LineMatcher(reports_session.outcome.stdout.splitlines()).fnmatch_lines(
+    assert reports_session.returncode == pytest.ExitCode.TESTS_FAILED, reports_session.stdout
+    pytest.LineMatcher(reports_session.stdout.splitlines()).fnmatch_lines(
         [
             "*load tests: 2*",
             "load baseline 'first' saved to */.loadtest/first.json",
@@ -123,9 +134,8 @@ def test_a_session_reports_its_outcomes_baseline_and_report_paths_in_the_termina
     )
 
 
-@shared_session
 def test_the_session_json_holds_environment_parameters_figures_and_verdicts(
-    reports_session: ReportsSession, target: TargetServer
+    reports_session: ReportsSession,
 ) -> None:
     document = session_json(reports_session.reports)
     assert document["schema_version"] == 1 and document["interrupted"] is False
@@ -134,12 +144,11 @@ def test_the_session_json_holds_environment_parameters_figures_and_verdicts(
     health, leaky = reports_session.record("test_health"), reports_session.record("test_leaky")
     assert (health["outcome"], leaky["outcome"]) == ("passed", "failed")
     assert health["result"]["total"]["num_requests"] > 10 and health["result"]["history"]
-    assert health["parameters"]["users"] == 2 and health["parameters"]["host"] == target.url
+    assert health["parameters"]["users"] == 2 and health["parameters"]["host"] == reports_session.host
     assert [v["status"] for v in health["thresholds"]] == ["pass", "pass"] and not health["partial"]
     assert "user code raised" in leaky["message"]
 
 
-@shared_session
 def test_every_test_gets_locust_html_and_csv_reports_with_its_own_figures(
     reports_session: ReportsSession,
 ) -> None:
@@ -155,7 +164,6 @@ def test_every_test_gets_locust_html_and_csv_reports_with_its_own_figures(
     assert "RuntimeError" in (reports_session.reports / leaky["reports"]["exceptions csv"]).read_text()
 
 
-@shared_session
 def test_the_index_links_each_tests_locust_report_and_pytest_html_gets_chart_and_threshold_extras(
     reports_session: ReportsSession,
 ) -> None:
@@ -166,13 +174,11 @@ def test_the_index_links_each_tests_locust_report_and_pytest_html_gets_chart_and
     assert "lt-chart" in pytest_html_page and "lt-thresholds" in pytest_html_page
 
 
-@shared_session
 def test_the_saved_baseline_holds_every_test_of_the_session(reports_session: ReportsSession) -> None:
     baseline = json.loads((reports_session.path / ".loadtest" / "first.json").read_text())
     assert set(baseline["tests"]) == {"test_reports.py::test_health", "test_reports.py::test_leaky"}
 
 
-@shared_session
 def test_no_secret_reaches_any_file_of_the_session_and_redacted_ones_say_so(
     reports_session: ReportsSession,
 ) -> None:
@@ -192,7 +198,6 @@ def test_no_secret_reaches_any_file_of_the_session_and_redacted_ones_say_so(
     assert len(written) > 15 and not leaks
 
 
-@shared_session
 def test_the_index_page_draws_its_charts_in_a_real_browser(reports_session: ReportsSession) -> None:
     check_in_chromium(reports_session.reports / "index.html", charts=2)
 
