@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+
 import pytest
 
 pytest_plugins = ("pytester",)
@@ -16,6 +18,14 @@ def pytester(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pyte
     imports Hypothesis at every session's end (0.3-0.8 s), Faker's imports Faker at start-up (0.3 s)."""
     monkeypatch.setenv("PYTEST_ADDOPTS", INNER_SESSION_OPTIONS)
     return pytester
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Tests interrupt the pytest sessions they start with SIGINT, as Ctrl-C would. A shell that started this run in
+    the background without job control left SIGINT ignored, and an ignored signal stays ignored in every child
+    (Python then installs no KeyboardInterrupt handler): handling it here gives the children the default again."""
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
