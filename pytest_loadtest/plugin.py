@@ -73,6 +73,9 @@ SETTINGS_HELP = {
     "stop_timeout": "seconds a scenario may take to stop after its duration or an interrupt (default 5)",
     "min_samples": MIN_SAMPLES_HELP,
     "allow_saturation": ALLOW_SATURATION_HELP,
+    "max_fail_ratio": "failed requests a load test tolerates when its thresholds state no top-level fail_ratio or "
+    "failures limit: a fraction such as 0.01 or a percentage (default 0: any failed request fails it, as locust "
+    "--headless exits 1)",
     **DISTRIBUTION_HELP,
 }
 FLAG_SETTINGS = frozenset({"allow_saturation"})
@@ -119,7 +122,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         "load(*user_classes, users=, spawn_rate=, duration=, host=, thresholds=, warmup=, workers=, min_samples=, "
-        "allow_saturation=, rate=, values=): run a Locust load scenario with these User classes (none: the test "
+        "allow_saturation=, max_fail_ratio=, rate=, values=): run a Locust load scenario with these User classes (none: the test "
         "function, taking fastsession or session, is the task); its thresholds pass or fail the test",
     )
     env_file = _env_file(config)
@@ -377,9 +380,11 @@ def _fail_on_verdicts(scenario: Scenario, result: LoadResult) -> None:
         table = f"\n{threshold_rules.render_table(result.thresholds)}" if result.thresholds else ""
         pytest.fail(saturated + table + _stages_text(scenario, result), pytrace=False)
     if not result.passed:
+        note = threshold_rules.failed_requests_note(result.thresholds, result)
         pytest.fail(
             f"{scenario.test_id}: {threshold_rules.failure_headline(result.thresholds)}\n"
-            f"{threshold_rules.render_table(result.thresholds)}{_stages_text(scenario, result)}",
+            f"{threshold_rules.render_table(result.thresholds)}{_stages_text(scenario, result)}"
+            + (f"\n{note}" if note else ""),
             pytrace=False,
         )
 

@@ -14,7 +14,7 @@ from pytest_loadtest.errors import LoadTestUsageError, shown
 from pytest_loadtest.evidence import DEFAULT_MIN_SAMPLES
 from pytest_loadtest.rate import parse_rate
 from pytest_loadtest.saturation import parse_flag
-from pytest_loadtest.thresholds import Threshold, parse_thresholds
+from pytest_loadtest.thresholds import Threshold, parse_thresholds, with_failure_tolerance
 from pytest_loadtest.workers import DISTRIBUTION_PARSERS, Distribution, resolve_distribution
 
 DEFAULT_USERS = 1
@@ -31,6 +31,7 @@ MARKER_KEYWORDS = frozenset(
         "workers",
         "min_samples",
         "allow_saturation",
+        "max_fail_ratio",
     }
     | {"rate", "values"}
 )
@@ -166,12 +167,29 @@ def _parse_min_samples(value: object) -> float:
 def _parse_host(value: object) -> str:
     if not isinstance(value, str):
         raise ValueError("must be a base URL such as 'http://127.0.0.1:8000'")
-    parts = urlsplit(value.strip())
+    host = value.strip()
+    parts = urlsplit(host)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(
             "must be a base URL with http:// or https:// and a host, such as 'http://127.0.0.1:8000'"
         )
-    return value.strip().rstrip("/")
+    if parts.query or parts.fragment or host.endswith(("?", "#")):
+        raise ValueError(
+            "must be a base URL without a query string or #fragment: Locust puts each request's path after the "
+            "host as it is, so they would end up in the middle of every URL"
+        )
+    return host  # exactly as given, trailing "/" included: Locust joins a request's path to it as it is
+
+
+def _parse_ratio(value: object) -> float:
+    """A failure ratio: ``"1%"``, ``"0.5 %"`` or a fraction (``0.01``), from 0 to 100%."""
+    if isinstance(value, str) and value.strip().endswith("%"):
+        ratio = _parse_number(value.strip()[:-1]) / 100.0
+    else:
+        ratio = _parse_number(value)
+    if not 0.0 <= ratio <= 1.0:
+        raise ValueError("must be a ratio from 0% to 100%, such as 1% or 0.01")
+    return ratio
 
 
 def _parse_number(value: object) -> float:
@@ -200,6 +218,7 @@ _PARSERS: dict[str, Callable[[object], Any]] = {
     "stop_timeout": parse_duration,
     "min_samples": _parse_min_samples,
     "allow_saturation": parse_flag,
+    "max_fail_ratio": _parse_ratio,
     **DISTRIBUTION_PARSERS,
 }
 
@@ -293,7 +312,10 @@ def resolve_scenario(
             f"{test_id}: warmup ({warmup:g}s) must be shorter than the duration ({duration:g}s): "
             "the warm-up is the first part of the run"
         )
-    thresholds = parse_thresholds(marker_kwargs.get("thresholds"), test_id)
+    thresholds = with_failure_tolerance(
+        parse_thresholds(marker_kwargs.get("thresholds"), test_id),
+        _resolved_or(resolve_setting("max_fail_ratio", layers, test_id), 0.0),
+    )
     rate = parse_rate(test_id, marker_kwargs.get("rate"))
     if rate is None and any(threshold.metric == "dropped_iterations" for threshold in thresholds):
         raise LoadTestUsageError(

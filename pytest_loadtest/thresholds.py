@@ -88,6 +88,8 @@ class Threshold:
     limit: float
     condition: str
     scope: str | None = None
+    implicit: bool = False
+    """The failure tolerance a test gets when its thresholds state none (see ``with_failure_tolerance``)."""
 
     @property
     def kind(self) -> Kind:
@@ -112,13 +114,53 @@ class Threshold:
             "limit": self.limit,
             "condition": self.condition,
             "scope": self.scope,
+            "implicit": self.implicit,
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Threshold:
         return cls(
-            str(data["metric"]), str(data["op"]), float(data["limit"]), str(data["condition"]), data["scope"]
+            str(data["metric"]),
+            str(data["op"]),
+            float(data["limit"]),
+            str(data["condition"]),
+            data["scope"],
+            bool(data.get("implicit", False)),
         )
+
+
+TOLERANCE_METRICS = frozenset({"fail_ratio", "failures"})
+"""Top-level thresholds that state how many failed requests a test tolerates."""
+
+
+def with_failure_tolerance(thresholds: tuple[Threshold, ...], tolerance: float) -> tuple[Threshold, ...]:
+    """The thresholds, plus ``fail_ratio <= tolerance`` when none of them states a tolerance of its own.
+
+    Plain ``locust --headless`` exits 1 when any request failed (``--exit-code-on-error``); a load test fails the
+    same way unless it says how many failures it accepts: a top-level ``fail_ratio`` or ``failures`` threshold, or
+    the session's ``max_fail_ratio`` (default 0)."""
+    if any(threshold.scope is None and threshold.metric in TOLERANCE_METRICS for threshold in thresholds):
+        return thresholds
+    condition = f"<={tolerance * 100:g}% (max_fail_ratio)"
+    return (*thresholds, Threshold("fail_ratio", "<=", tolerance, condition, None, implicit=True))
+
+
+def failed_requests_note(verdicts: Iterable[Verdict], result: LoadResult) -> str | None:
+    """Why a run whose thresholds stated no failure tolerance failed on its failed requests, and the way out."""
+    if not any(v.threshold.implicit and v.status is Status.FAIL for v in verdicts):
+        return None
+    total = result.total
+    errors = sorted(result.errors, key=lambda error: -error.occurrences)[:3]
+    shown_errors = "".join(
+        f"\n  {error.occurrences}x {error.method} {error.name}: {error.error}" for error in errors
+    )
+    return (
+        f"{total.num_failures} of {total.num_requests} requests failed ({total.fail_ratio:.2%}); top errors:"
+        f"{shown_errors}\nA load test fails on any failed request unless it states a tolerance, as "
+        "`locust --headless` exits 1 when a request failed: add a top-level threshold such as "
+        '{"fail_ratio": "<1%"} (or {"failures": "<=10"}), or set --load-max-fail-ratio 1% (ini load_max_fail_ratio, '
+        "LOAD_MAX_FAIL_RATIO) for every load test of the session"
+    )
 
 
 def percentile_fraction(metric: str) -> float | None:

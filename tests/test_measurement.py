@@ -20,7 +20,7 @@ from locust import FastHttpUser, constant, events, task
 
 
 class Hammer(FastHttpUser):
-    \"\"\"No wait between requests: one process cannot keep up with 20 of them.\"\"\"
+    \"\"\"No wait between requests: one process cannot keep up with 50 of them.\"\"\"
 
     @task
     def health(self):
@@ -65,7 +65,7 @@ def test_ramp():
     pass
 
 
-@pytest.mark.load(Hammer, users=20, duration=1.5)
+@pytest.mark.load(Hammer, users=50, duration=1.5)
 def test_hammer():
     pass
 
@@ -87,7 +87,7 @@ def test_thin_figures_are_inconclusive_and_a_cpu_bound_generator_fails(
     result.assert_outcomes(passed=2, failed=3)
     result.stdout.fnmatch_lines(
         [
-            "*test_load.py::test_thin: 1 of 2 load thresholds inconclusive (too few samples to judge: run longer or "
+            "*test_load.py::test_thin: 1 of 3 load thresholds inconclusive (too few samples to judge: run longer or "
             "with more users, or lower min_samples / --load-min-samples)",
             "p99 *< 1000 ms*(* of 100 samples)*INCONCLUSIVE",
             "p50 *< 1000 ms*PASS",
@@ -95,7 +95,7 @@ def test_thin_figures_are_inconclusive_and_a_cpu_bound_generator_fails(
     )
     result.stdout.fnmatch_lines(
         [
-            "*test_load.py::test_ramp: 1 of 1 load thresholds inconclusive*",
+            "*test_load.py::test_ramp: 1 of 2 load thresholds inconclusive*",
             "rps*>= 1.0/s*(the run (1.*s) ended before its ramp-up (4.0s))*INCONCLUSIVE",
         ]
     )
@@ -124,12 +124,12 @@ def test_thin(load_result):
     assert load_result.thresholds[0].status.value == "pass"
 
 
-@pytest.mark.load(Hammer, users=20, duration=1.5)
+@pytest.mark.load(Hammer, users=50, duration=1.5)
 def test_hammer(load_result):
     assert load_result.saturated and load_result.to_dict()["saturated"] is True
 
 
-@pytest.mark.load(Hammer, users=20, duration=1.5, workers=1)
+@pytest.mark.load(Hammer, users=50, duration=1.5, workers=1)
 def test_hammer_on_a_worker(load_result):
     assert load_result.saturated and load_result.generator_cpu.process.startswith("worker 1 (pid ")
 """
@@ -198,7 +198,7 @@ def test_spread(load_result):
         count, exact = exact_percentile(q)
         assert count == total.num_requests >= 100
         errors[q] = abs(total.percentile(q) - exact) / exact
-    measured = {v.threshold.metric: v.measured for v in load_result.thresholds}
+    measured = {v.threshold.metric: v.measured for v in load_result.thresholds if not v.threshold.implicit}
     assert measured == {"p50": total.percentile(0.5), "p95": total.percentile(0.95), "p99": total.percentile(0.99)}
     print("relative errors", json.dumps(errors))
     assert max(errors.values()) <= 0.01, errors

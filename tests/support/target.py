@@ -1,7 +1,8 @@
 """A real HTTP target on 127.0.0.1 for the tests: threaded, keep-alive, with routes of known behaviour.
 
 Routes: ``/health`` (200), ``/slow?ms=N`` (200 after N ms), ``/status/N`` (that status), ``/hang`` (accepts, never
-answers until the server stops), ``/redirect?to=URL`` (302 to URL), anything else 404.
+answers until the server stops), ``/redirect?to=URL`` (302 to URL), ``/pages/...`` (200: a site under a path),
+``/token/...`` (200: a path that carries a value), anything else 404.
 """
 
 from __future__ import annotations
@@ -47,6 +48,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Location", parse_qs(url.query)["to"][0])
             self.send_header("Content-Length", "0")
             self.end_headers()
+        elif url.path.startswith(("/pages/", "/token/")):
+            self._send(200, b"page")
         elif url.path == "/hang":
             self.server.stopping.wait()
         else:
