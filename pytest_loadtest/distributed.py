@@ -5,7 +5,8 @@ module is the ``RunnerMode`` that ``LocustRun`` uses instead of the local runner
 local worker processes (``worker_process.py``) and waits, bounded, for every expected worker to connect; while the
 run goes it watches for lost workers (a local process that exited, a worker Locust marks missing after three missed
 heartbeats, one that left) and ends the run on the first; at the end a quit handshake collects every worker's last
-figures. ``Cluster`` is a context manager: whatever happens, no worker process outlives it.
+figures. ``Cluster`` is a context manager: whatever happens, no worker process outlives it. What a local worker
+writes (prints, logging) is passed on to the engine's own stderr line by line, prefixed ``[worker N] ``.
 """
 
 from __future__ import annotations
@@ -14,17 +15,17 @@ import contextlib
 import json
 import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import Any
 
 import gevent
 from locust.env import Environment
 from locust.runners import HEARTBEAT_LIVENESS, STATE_MISSING, MasterRunner, Runner
 
+from pytest_loadtest.output import Tail
 from pytest_loadtest.result import WorkerShare
 from pytest_loadtest.workers import Distribution
 
@@ -32,6 +33,9 @@ POLL = 0.1
 """Seconds between checks while waiting for workers and while watching them."""
 REAP_GRACE = 2.0
 """Seconds a worker process gets to exit after SIGTERM before SIGKILL."""
+OUTPUT_GRACE = 1.0
+"""Seconds to wait for an exited worker's last output (a process it started may keep its stderr open)."""
+_LONGEST_LINE = 65536
 _ANY_ADDRESS = ("*", "0.0.0.0", "::", "")
 
 
@@ -45,10 +49,11 @@ class _LocalWorker:
 
     number: int
     process: subprocess.Popen[bytes]
-    stderr: IO[bytes]
     client_id: str | None = None
     sent: int | None = None
     reader: gevent.Greenlet[..., None] | None = field(default=None, repr=False)
+    output: Tail = field(default_factory=Tail, repr=False)
+    forwarder: gevent.Greenlet[..., None] | None = field(default=None, repr=False)
 
     def read_messages(self) -> None:
         assert self.process.stdout is not None
@@ -59,10 +64,25 @@ class _LocalWorker:
             elif message["type"] == "done":
                 self.sent = int(message["sent"])
 
+    def forward_output(self) -> None:
+        """Pass each line the worker writes to the engine's stderr (so on to pytest), prefixed with its number."""
+        assert self.process.stderr is not None
+        prefix = f"[worker {self.number}] "
+        lines = 0
+        while line := self.process.stderr.readline(_LONGEST_LINE):
+            self.output.add(line)
+            text = line.decode(errors="replace")
+            sys.stderr.write(prefix + text + ("" if text.endswith("\n") else "\n"))
+            sys.stderr.flush()
+            lines += 1
+            if lines % 100 == 0:  # a worker printing without pause must not starve the master's greenlets
+                gevent.sleep(0)
+
     def stderr_tail(self, limit: int = 2000) -> str:
-        self.stderr.seek(0)
-        text = self.stderr.read().decode(errors="replace").strip()
-        return f"\n{text[-limit:]}" if text else ""
+        """The worker's last output; once it has exited, after what it wrote last has arrived."""
+        if self.forwarder is not None and self.process.poll() is not None:
+            self.forwarder.join(timeout=OUTPUT_GRACE)
+        return self.output.text(limit, prefix="\n")
 
 
 @contextlib.contextmanager
@@ -164,22 +184,23 @@ class Cluster:
             "master_host": "127.0.0.1" if host in _ANY_ADDRESS else host,
             "master_port": port,
             "user_classes": self.spec["user_classes"],
+            "test_module": self.spec.get("test_module"),
             "sys_path": self.spec["sys_path"],
             "allowed_hosts": self.spec.get("allowed_hosts", []),
         }
-        stderr = tempfile.TemporaryFile()  # noqa: SIM115  (lives as long as the worker; closed in _end_workers)
         # Same process group as the engine: if the engine is killed with its group, its workers go with it.
         process = subprocess.Popen(
             [sys.executable, "-m", "pytest_loadtest.worker_process"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            stderr=stderr,
+            stderr=subprocess.PIPE,
         )
         assert process.stdin is not None
         process.stdin.write(json.dumps(worker_spec).encode() + b"\n")
         process.stdin.flush()  # stdin stays open: its end tells the worker that the engine is gone
-        worker = _LocalWorker(number, process, stderr)
+        worker = _LocalWorker(number, process)
         worker.reader = gevent.spawn(worker.read_messages)
+        worker.forwarder = gevent.spawn(worker.forward_output)
         return worker
 
     def _wait_for_workers(self, runner: MasterRunner, port: int) -> None:
@@ -287,7 +308,10 @@ class Cluster:
                 worker.process.wait()
             if worker.reader is not None:
                 worker.reader.kill()
-            for stream in (worker.process.stdin, worker.process.stdout, worker.stderr):
+            if worker.forwarder is not None:
+                worker.forwarder.join(timeout=OUTPUT_GRACE)  # its last lines
+                worker.forwarder.kill()
+            for stream in (worker.process.stdin, worker.process.stdout, worker.process.stderr):
                 if stream is not None:
                     with contextlib.suppress(OSError):
                         stream.close()

@@ -1,7 +1,8 @@
 """Run a Scenario in an engine process and turn what it reports into a LoadResult.
 
 The engine is a context-free call usable from a script: ``run_scenario(scenario, on_progress=print)``, or, for many
-scenarios, ``with ForkServer() as server: run_scenario(scenario, forkserver=server)``.
+scenarios, ``with ForkServer() as server: run_scenario(scenario, forkserver=server)``. What the engine writes (user
+prints, logging, Locust's log lines, its local workers' lines) goes to ``on_output`` line by line while it runs.
 Every wait is bounded: the process gets its start-up allowance, the scenario's duration and its stop timeout,
 then it is killed; no engine process outlives the call.
 """
@@ -14,14 +15,14 @@ import os
 import select
 import signal
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
-from typing import IO, Any
+from typing import Any
 
 from pytest_loadtest.engine_processes import EngineProcess, ForkServer, SpawnedEngine, engine_environment
 from pytest_loadtest.errors import EngineError, ScenarioInterrupted
+from pytest_loadtest.output import EngineOutput, OutputCallback
 from pytest_loadtest.result import LoadResult, ProgressPoint
 from pytest_loadtest.scenario import Scenario
 from pytest_loadtest.workers import allowances
@@ -30,16 +31,23 @@ STARTUP_ALLOWANCE = 60.0
 """Seconds the engine process may take to import Locust and the test module before it starts the users."""
 STOP_GRACE = 2.0
 """Seconds beyond the duration and the stop timeout for the engine to snapshot its figures and report them."""
+OUTPUT_DRAIN = 1.0
+"""Seconds to read the engine's last output once it is gone (a process it started may keep the pipe open)."""
 
 ProgressCallback = Callable[[ProgressPoint], None]
 
 
 def run_scenario(
-    scenario: Scenario, on_progress: ProgressCallback | None = None, forkserver: ForkServer | None = None
+    scenario: Scenario,
+    on_progress: ProgressCallback | None = None,
+    forkserver: ForkServer | None = None,
+    on_output: OutputCallback | None = None,
 ) -> LoadResult:
     """Run one scenario to its end and return what it measured (thresholds are not judged here).
 
     The engine is forked by ``forkserver`` when one is given (a few milliseconds), else spawned (most of a second).
+    ``on_output`` gets each line the engine (or one of its local workers) writes, as it is written; without it the
+    output is only quoted in error messages.
     Raises ``ScenarioInterrupted`` (a KeyboardInterrupt) with the partial result on Ctrl-C or SIGTERM, and
     ``EngineError`` when the engine process fails.
     """
@@ -49,13 +57,17 @@ def run_scenario(
         "environ": engine_environment(),
         "cwd": os.getcwd(),
     }
-    with tempfile.TemporaryFile() as stderr, _sigterm_as_interrupt():
+    with EngineOutput(on_output) as output, _sigterm_as_interrupt():
         try:
-            engine: EngineProcess = forkserver.fork(stderr) if forkserver else SpawnedEngine(stderr)
+            engine: EngineProcess = (
+                forkserver.fork(output.write_fd) if forkserver else SpawnedEngine(output.write_fd)
+            )
         except KeyboardInterrupt:  # while the engine was being started: nothing ran, nothing to keep
             raise ScenarioInterrupted(None) from None
+        finally:
+            output.hand_over()
         try:
-            reader = _MessageReader(engine, stderr)
+            reader = _MessageReader(engine, output)
             with contextlib.suppress(OSError):  # an engine gone already: reading its channel says why
                 engine.send(json.dumps(spec).encode() + b"\n")
             startup_extra, run_extra = allowances(scenario.distribution)  # workers connecting, quitting
@@ -71,6 +83,7 @@ def run_scenario(
                 raise ScenarioInterrupted(partial) from None
         finally:
             engine.reap()
+            output.drain(OUTPUT_DRAIN)
 
 
 def _collect_partial(engine: EngineProcess, reader: _MessageReader, stop_timeout: float) -> LoadResult | None:
@@ -100,11 +113,11 @@ def _sigterm_as_interrupt() -> Iterator[None]:
 
 
 class _MessageReader:
-    """Reads the engine's JSON lines with a deadline."""
+    """Reads the engine's JSON lines with a deadline, and its output while it waits."""
 
-    def __init__(self, engine: EngineProcess, stderr: IO[bytes]) -> None:
+    def __init__(self, engine: EngineProcess, output: EngineOutput) -> None:
         self.engine = engine
-        self.stderr = stderr
+        self.output = output
         self.buffer = b""
         self.started = False
         """Whether the engine said its users started."""
@@ -138,7 +151,13 @@ class _MessageReader:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise EngineError(f"the engine process did not finish in time{self._stderr_tail()}")
-        if not select.select([self.engine], [], [], min(remaining, 0.5))[0]:
+        channel, output = self.engine.fileno(), self.output.fileno()
+        ready = select.select(
+            [channel] if self.output.ended else [channel, output], [], [], min(remaining, 0.5)
+        )[0]
+        if output in ready:
+            self.output.read()
+        if channel not in ready:
             return
         try:
             chunk = os.read(self.engine.fileno(), 65536)
@@ -157,7 +176,5 @@ class _MessageReader:
                         f"the engine process sent an unreadable message: {line[:200]!r}{self._stderr_tail()}"
                     ) from None
 
-    def _stderr_tail(self, limit: int = 4000) -> str:
-        self.stderr.seek(0)
-        text = self.stderr.read().decode(errors="replace").strip()
-        return f":\n{text[-limit:]}" if text else ""
+    def _stderr_tail(self) -> str:
+        return self.output.tail_text()

@@ -4,7 +4,9 @@ The pytest process never gevent-patches itself (that breaks ``requests``-first i
 starts this process instead (or has the fork server fork one), which patches first by importing Locust, runs one
 scenario and exits. Protocol: one JSON line on stdin (the scenario spec, with the environment and working directory
 to run in), then optional command lines (``stop``); JSON lines on stdout (``engine`` with its pid first, ``progress``
-while running, then one ``result`` or ``error``). User code that prints writes to stderr.
+while running, then one ``result`` or ``error``). User code that prints writes to stderr, line by line, and logging
+is set up as plain ``locust`` sets it up (Locust's ``setup_logging``, INFO, its format), also on stderr: the parent
+passes all of it on to pytest.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from typing import Any
 def main() -> int:
     protocol = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)
+    line_buffered_output()
 
     def emit(message: dict[str, Any]) -> None:
         protocol.write(json.dumps(message) + "\n")
@@ -69,6 +72,24 @@ def _read_line(fd: int) -> bytes:
     return line
 
 
+def line_buffered_output() -> None:
+    """Each printed line reaches the parent as it is printed (a pipe would otherwise hold 8 KB of them)."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(line_buffering=True)
+
+
+def setup_locust_logging() -> None:
+    """Logging as plain ``locust`` sets it up: its handlers and format, INFO unless LOCUST_LOGLEVEL says otherwise."""
+    import logging
+
+    from locust.log import setup_logging
+
+    level = os.environ.get("LOCUST_LOGLEVEL", "INFO").upper()
+    setup_logging(level if isinstance(logging.getLevelName(level), int) else "INFO")  # type: ignore[no-untyped-call]
+
+
 def preload() -> None:
     """Import what running a scenario needs (the fork server does this once for all its engines)."""
     import locust  # noqa: F401  (patches gevent first; nothing above imported ssl or sockets)
@@ -80,14 +101,17 @@ def preload() -> None:
 
 def _run(spec: dict[str, Any], emit: Any) -> int:
     preload()
+    setup_locust_logging()
     import gevent
 
     from pytest_loadtest import client_guard, cpu_monitor, distributed, locust_run, sharing
+    from pytest_loadtest.locust_options import LocustOptionsError
     from pytest_loadtest.reports import locust_files
 
     locust_run.install_bucketing()
     client_guard.install(spec.get("allowed_hosts", []))
     try:
+        locust_run.import_test_module(spec)  # as locust -f would: its listeners and set-up run here too
         user_classes = [locust_run.load_user_class(ref) for ref in spec["user_classes"]]
     except Exception as exc:
         emit(
@@ -104,6 +128,9 @@ def _run(spec: dict[str, Any], emit: Any) -> int:
             run = locust_run.LocustRun(spec, user_classes, emit, mode)
         except distributed.WorkersError as exc:
             emit({"type": "error", "kind": "workers", "message": str(exc)})
+            return 1
+        except LocustOptionsError as exc:
+            emit({"type": "error", "kind": "options", "message": f"Locust refused the options: {exc}"})
             return 1
         shared = sharing.share(run.environment, run.runner, spec)  # fixture values, arrival rate
         _watch_commands(0, run)

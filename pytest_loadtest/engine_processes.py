@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import IO, Protocol
 
 from pytest_loadtest.errors import EngineError
+from pytest_loadtest.output import TAIL_LIMIT, file_tail
 
 _PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
 FORK_SERVER_VARIABLE = "LOAD_FORK_SERVER"
@@ -62,7 +63,8 @@ def _kill_group(pid: int) -> None:
 class SpawnedEngine:
     """``python -m pytest_loadtest.engine_process`` in a session of its own (Ctrl-C reaches pytest only)."""
 
-    def __init__(self, stderr: IO[bytes]) -> None:
+    def __init__(self, stderr: int | IO[bytes]) -> None:
+        """``stderr``: where the engine writes its output (a descriptor or a file)."""
         self.process = subprocess.Popen(
             [sys.executable, "-m", "pytest_loadtest.engine_process"],
             stdin=subprocess.PIPE,
@@ -163,15 +165,16 @@ class ForkServer:
         with self._lock:
             self._running()
 
-    def fork(self, stderr: IO[bytes]) -> ForkedEngine:
-        """A new engine writing its stderr to ``stderr`` (a real file)."""
+    def fork(self, stderr: int | IO[bytes]) -> ForkedEngine:
+        """A new engine writing its stderr to ``stderr`` (a descriptor, or a real file)."""
+        stderr_fd = stderr if isinstance(stderr, int) else stderr.fileno()
         with self._lock:
             control = self._running()
             self._asked = True
             ours, theirs = socket.socketpair()
             with theirs:
                 try:
-                    socket.send_fds(control, [b"F"], [theirs.fileno(), stderr.fileno()])
+                    socket.send_fds(control, [b"F"], [theirs.fileno(), stderr_fd])
                 except OSError as exc:
                     ours.close()
                     raise EngineError(f"the fork server is gone ({exc}){self.stderr_tail()}") from None
@@ -197,13 +200,10 @@ class ForkServer:
         self._control = ours
         return ours
 
-    def stderr_tail(self, limit: int = 4000) -> str:
+    def stderr_tail(self, limit: int = TAIL_LIMIT) -> str:
+        """The server's own last output (its engines write theirs elsewhere), for an error message."""
         with self._lock:
-            if self._stderr is None:
-                return ""
-            self._stderr.seek(0)
-            text = self._stderr.read().decode(errors="replace").strip()
-        return f":\n{text[-limit:]}" if text else ""
+            return "" if self._stderr is None else file_tail(self._stderr, limit)
 
     def close(self) -> None:
         """End the server and wait for it (it kills any engine still running first)."""

@@ -18,13 +18,14 @@ from typing import Any, Protocol
 import gevent
 import gevent.event
 import locust
+import locust.log
 import locust.stats
 from locust import User
 from locust.env import Environment
 from locust.runners import Runner
 from locust.stats import StatsEntry, calculate_response_time_percentile, diff_response_time_dicts
 
-from pytest_loadtest import body_task, shapes
+from pytest_loadtest import body_task, listener_errors, locust_options, shapes
 from pytest_loadtest.result import TOTAL_NAME
 
 Emit = Callable[[dict[str, Any]], None]
@@ -57,15 +58,28 @@ def install_bucketing() -> None:
     locust.stats.bucket_response_time = three_significant_digits  # type: ignore[assignment]  # floats, not ints
 
 
-def load_user_class(ref: Mapping[str, Any]) -> type[User]:
-    """Import a User class by module name, falling back to its file when the module is not importable by name."""
-    module_name, qualname, path = ref["module"], ref["qualname"], ref.get("path")
+def import_module(module_name: str, path: str | None) -> Any:
+    """Import a module by name, falling back to its file when it is not importable by name."""
     try:
-        module = sys.modules.get(module_name) or importlib.import_module(module_name)
+        return sys.modules.get(module_name) or importlib.import_module(module_name)
     except ImportError as by_name:
         if not path:
             raise UserClassImportError(f"cannot import module {module_name!r}: {by_name}") from by_name
-        module = _import_from_file(module_name, path)
+        return _import_from_file(module_name, path)
+
+
+def import_test_module(spec: Mapping[str, Any]) -> None:
+    """Import the test module itself, as ``locust -f test_module.py`` would: its event listeners, its module-level
+    set-up and everything it imports (not only the modules its User classes live in)."""
+    test_module = spec.get("test_module")
+    if test_module:
+        import_module(test_module["module"], test_module.get("path"))
+
+
+def load_user_class(ref: Mapping[str, Any]) -> type[User]:
+    """Import a User class by module name, falling back to its file when the module is not importable by name."""
+    module_name, qualname, path = ref["module"], ref["qualname"], ref.get("path")
+    module = import_module(module_name, path)
     obj: Any = module
     for part in qualname.split("."):
         obj = getattr(obj, part, None)
@@ -130,16 +144,24 @@ class LocustRun:
         self.spec = spec
         self.emit = emit
         self.mode = mode or LocalMode()
+        listener_errors.install()
+        options = locust_options.parsed_options(
+            spec
+        )  # Locust's own parser: init_command_line_parser fires here
         self.environment = Environment(
             user_classes=list(user_classes),
             host=spec["host"],
             events=locust.events,
             shape_class=shapes.shape_for(spec),
+            parsed_options=options,
+            tags=options.tags,
+            exclude_tags=options.exclude_tags,
         )
         self.runner: Runner = self.mode.create_runner(
             self.environment, lambda: self.request_stop(interrupted=False)
         )
         self._done = gevent.event.Event()
+        self._stopped_by_user_code = False
         self._interrupted = False
         self._unreachable = False
         self._measure_start = 0.0
@@ -168,6 +190,7 @@ class LocustRun:
             starting,
             gevent.spawn_later(spec["duration"], self._done.set),
             gevent.spawn(self._tick, started),
+            gevent.spawn(self._watch_runner),
         ]
         if spec["warmup"] > 0:
             timers.append(gevent.spawn_later(spec["warmup"], self._end_warmup))
@@ -179,11 +202,31 @@ class LocustRun:
         if not self._unreachable and stopped - last_at >= FINAL_SAMPLE_AFTER:
             self._sample(started, stopped)  # the run's last part, shorter than a progress interval
         self._stop_runner()
-        events.quitting.fire(environment=self.environment)  # type: ignore[no-untyped-call]
+        events.quitting.fire(environment=self.environment, reverse=True)  # type: ignore[no-untyped-call]  # as locust's shutdown()
+        events.quit.fire(exit_code=self._exit_code())  # type: ignore[no-untyped-call]
         return {
             **self._snapshot(stopped - self._measure_start),
             **({"stages": stages.figures()} if stages else {}),
+            "stopped_by_user_code": self._stopped_by_user_code,
+            "process_exit_code": self.environment.process_exit_code,
+            "listener_errors": list(listener_errors.recorded),
         }
+
+    def _watch_runner(self) -> None:
+        """User code that quits the runner (``runner.quit()``, Locust's stop-on-threshold pattern) ends the run."""
+        self.runner.greenlet.join()
+        if not self._done.is_set():
+            self._stopped_by_user_code = True
+            self._done.set()
+
+    def _exit_code(self) -> int:
+        """The exit code plain ``locust`` would end with (its ``shutdown()``): the one user code set, else 1 for
+        failed requests or exceptions, else 2 for an exception in a listener or greenlet, else 0."""
+        if self.environment.process_exit_code is not None:
+            return int(self.environment.process_exit_code)
+        if self.environment.stats.errors or self.runner.exceptions:
+            return int(getattr(self.environment.parsed_options, "exit_code_on_error", 1))
+        return 2 if locust.log.unhandled_greenlet_exception else 0
 
     def _end_warmup(self) -> None:
         self.environment.events.reset_stats.fire()  # type: ignore[no-untyped-call]  # as Locust's web UI does, so listeners reset their own counts

@@ -5,7 +5,9 @@ Everything here translates pytest into plain calls on the core (scenario, engine
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
 
 # The pytest process must never gevent-patch: patching after ssl/requests were imported dies with RecursionError,
 # and patching breaks threads and pytest-xdist's execnet. Test modules still import locust to define User classes,
@@ -13,7 +15,7 @@ import os
 # plugin module is imported before any conftest or test module, so this is early enough.
 os.environ.setdefault("LOCUST_SKIP_MONKEY_PATCH", "1")
 
-from collections.abc import Generator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -34,6 +36,7 @@ from pytest_loadtest.guard import (
     refusal_message,
     scenario_targets,
 )
+from pytest_loadtest.output import CapturedOutput
 from pytest_loadtest.profiles import (
     DEFAULT_PROFILES_FILE,
     PROFILE_HELP,
@@ -51,6 +54,7 @@ from pytest_loadtest.result import LoadResult
 from pytest_loadtest.saturation import ALLOW_SATURATION_HELP, parse_flag, saturation_message
 from pytest_loadtest.scenario import (
     Layer,
+    ModuleRef,
     Scenario,
     UserClassRef,
     command_line_layer,
@@ -73,6 +77,8 @@ SETTINGS_HELP = {
     "stop_timeout": "seconds a scenario may take to stop after its duration or an interrupt (default 5)",
     "min_samples": MIN_SAMPLES_HELP,
     "allow_saturation": ALLOW_SATURATION_HELP,
+    "tags": "run only the tasks tagged with one of these @tag tags, separated by commas (Locust's --tags)",
+    "exclude_tags": "leave out the tasks tagged with one of these tags, separated by commas (Locust's --exclude-tags)",
     "max_fail_ratio": "failed requests a load test tolerates when its thresholds state no top-level fail_ratio or "
     "failures limit: a fraction such as 0.01 or a percentage (default 0: any failed request fails it, as locust "
     "--headless exits 1)",
@@ -86,12 +92,22 @@ reports_key = pytest.StashKey[LoadReports]()
 values_key = pytest.StashKey[tuple[str, ...]]()
 profile_key = pytest.StashKey[Profile | None]()
 forkserver_key = pytest.StashKey[ForkServer | None]()
+options_key = pytest.StashKey[dict[str, str]]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("loadtest", "load tests (pytest-loadtest)")
     _add_run_options(group, parser)
     add_report_options(group, parser)
+    group.addoption(
+        "--load-option",
+        dest="load_options",
+        metavar="NAME=VALUE",
+        action="append",
+        default=[],
+        help="a custom Locust argument (init_command_line_parser) for environment.parsed_options, e.g. "
+        "--load-option my-argument=x; repeatable; beats the marker's options=",
+    )
     group.addoption("--load-profile", dest="load_profile", metavar="NAME", default=None, help=PROFILE_HELP)
     parser.addini("load_profile", PROFILE_HELP, default=None)
     parser.addini("load_profiles_file", PROFILES_FILE_HELP, default=None)
@@ -122,7 +138,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         "load(*user_classes, users=, spawn_rate=, duration=, host=, thresholds=, warmup=, workers=, min_samples=, "
-        "allow_saturation=, max_fail_ratio=, rate=, values=): run a Locust load scenario with these User classes (none: the test "
+        "allow_saturation=, max_fail_ratio=, tags=, exclude_tags=, options=, rate=, values=): run a Locust load scenario with these User classes (none: the test "
         "function, taking fastsession or session, is the task); its thresholds pass or fail the test",
     )
     env_file = _env_file(config)
@@ -132,6 +148,7 @@ def pytest_configure(config: pytest.Config) -> None:
         except LoadTestUsageError as exc:
             raise pytest.UsageError(str(exc)) from None
     config.stash[profile_key] = _chosen_profile(config)
+    config.stash[options_key] = _command_line_options(config)
     config.pluginmanager.register(LoadSummary(), "loadtest-summary")
     config.stash[reports_key] = register_reports(config, scenario_key, result_key)
     config.stash[forkserver_key] = _fork_server()  # it starts at the first scenario
@@ -219,7 +236,15 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     try:
         layers = _layers(item, marker)
         body = _body(item, marker)
-        scenario = resolve_scenario(item.nodeid, marker.args, marker.kwargs, layers, body=body)
+        scenario = resolve_scenario(
+            item.nodeid,
+            marker.args,
+            marker.kwargs,
+            layers,
+            body=body,
+            test_module=_test_module(item),
+            command_line_options=item.config.stash[options_key],
+        )
         if body is not None:
             require_host(item.nodeid, scenario.host)
         item.stash[values_key] = _value_names(item, marker, body)
@@ -232,6 +257,25 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         _start_fork_server(item.config)
         return
     pytest.fail(f"pytest-loadtest usage error: {problem}", pytrace=False)
+
+
+def _test_module(item: pytest.Item) -> ModuleRef | None:
+    """The module the test lives in: the engine imports it as ``locust -f`` would."""
+    module = getattr(item, "module", None)
+    return ModuleRef(module.__name__, str(item.path)) if module is not None else None
+
+
+def _command_line_options(config: pytest.Config) -> dict[str, str]:
+    """``--load-option NAME=VALUE`` (repeatable), refused once at start-up when malformed."""
+    options = {}
+    for given in config.getoption("load_options"):
+        name, equals, value = given.partition("=")
+        if not equals or not name.strip():
+            raise pytest.UsageError(
+                f"--load-option {given!r}: expected NAME=VALUE, e.g. --load-option my-argument=x"
+            )
+        options[name.strip()] = value
+    return options
 
 
 def _start_fork_server(config: pytest.Config) -> None:
@@ -292,17 +336,33 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
     scenario = item.stash.get(scenario_key, None)
     if scenario is not None:
         scenario = _with_values(item, scenario)
-        result = _run(item, scenario)
-        if isinstance(item, pytest.Function) and "load_result" in item.funcargs:
-            item.funcargs["load_result"] = result
-        _fail_on_verdicts(scenario, result)
-        regressed = item.config.stash[reports_key].regression(item.nodeid, result)
-        if regressed:
-            pytest.fail(regressed, pytrace=False)
+        output = CapturedOutput(sys.stderr)  # this test's captured stderr (the terminal under -s)
+        with _ending_with_warnings(output):
+            result = _run(item, scenario, output)
+            if isinstance(item, pytest.Function) and "load_result" in item.funcargs:
+                item.funcargs["load_result"] = result
+            _fail_on_verdicts(scenario, result)
+            regressed = item.config.stash[reports_key].regression(item.nodeid, result)
+            if regressed:
+                pytest.fail(regressed, pytrace=False)
     return (yield)
 
 
-def _run(item: pytest.Item, scenario: Scenario) -> LoadResult:
+@contextlib.contextmanager
+def _ending_with_warnings(output: CapturedOutput) -> Iterator[None]:
+    """A load test that fails says what Locust warned of during its run (why it spawned no users, say); its message
+    is redacted like the engine's output (it quotes the engine's output and the users' exceptions)."""
+    try:
+        yield
+    except pytest.fail.Exception as failed:
+        warnings = output.warnings()
+        message = output.redactor.text(failed.msg or "") + (f"\n{warnings}" if warnings else "")
+        if message == failed.msg:
+            raise
+        raise pytest.fail.Exception(message, pytrace=failed.pytrace) from None
+
+
+def _run(item: pytest.Item, scenario: Scenario, output: CapturedOutput) -> LoadResult:
     display = _progress_display(item, scenario)
     try:
         with one_scenario_at_a_time(current_run_id(getattr(item.config, "workerinput", None))):
@@ -310,6 +370,7 @@ def _run(item: pytest.Item, scenario: Scenario) -> LoadResult:
                 scenario,
                 on_progress=display.update if display else None,
                 forkserver=item.config.stash[forkserver_key],
+                on_output=output.write,
             )
     except ScenarioInterrupted as interrupted:
         if interrupted.result is None:
@@ -325,6 +386,7 @@ def _run(item: pytest.Item, scenario: Scenario) -> LoadResult:
     else:
         problem = ""
     finally:
+        output.finish()
         if display:
             _write_terminal(item.config, display.finish)
     if problem:
@@ -370,6 +432,18 @@ def _fail_on_verdicts(scenario: Scenario, result: LoadResult) -> None:
         pytest.fail(
             f"{scenario.test_id}: user code raised {sum(exc.count for exc in result.exceptions)} exception(s) "
             f"during the load scenario:\n{shown}",
+            pytrace=False,
+        )
+    if result.listener_errors:
+        pytest.fail(
+            f"{scenario.test_id}: Locust caught {len(result.listener_errors)} exception(s) in event listeners or "
+            f"greenlets during the load scenario (plain locust exits 2 on them):\n{result.listener_errors[0]}",
+            pytrace=False,
+        )
+    if result.process_exit_code:
+        pytest.fail(
+            f"{scenario.test_id}: user code set environment.process_exit_code = {result.process_exit_code} (plain "
+            f"locust would exit with {result.process_exit_code})",
             pytrace=False,
         )
     silent = nothing_measured_message(scenario.test_id, result)

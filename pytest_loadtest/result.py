@@ -296,6 +296,12 @@ class LoadResult:
     """Open model (``rate=``): iterations started on schedule; None in the closed model."""
     dropped_iterations: int | None = None
     """Open model: iterations due when no user was free, so never started (see arrival.py)."""
+    stopped_by_user_code: bool = False
+    """User code quit the runner (``runner.quit()``) before the duration: ``elapsed`` is the time actually run."""
+    process_exit_code: int | None = None
+    """``environment.process_exit_code`` as user code left it (a ``quitting`` listener sets it to fail a run)."""
+    listener_errors: tuple[str, ...] = ()
+    """Exceptions Locust caught in event listeners or greenlets and logged (plain ``locust`` exits 2 on them)."""
 
     @property
     def saturated(self) -> bool:
@@ -341,6 +347,9 @@ class LoadResult:
             "stages": [stage.to_dict() for stage in self.stages],
             "iterations": self.iterations,
             "dropped_iterations": self.dropped_iterations,
+            "stopped_by_user_code": self.stopped_by_user_code,
+            "process_exit_code": self.process_exit_code,
+            "listener_errors": list(self.listener_errors),
         }
 
     @classmethod
@@ -367,4 +376,7 @@ class LoadResult:
             stages=tuple(StageFigures.from_dict(stage) for stage in data.get("stages", ())),
             iterations=data.get("iterations"),
             dropped_iterations=data.get("dropped_iterations"),
+            stopped_by_user_code=bool(data.get("stopped_by_user_code", False)),
+            process_exit_code=data.get("process_exit_code"),
+            listener_errors=tuple(str(error) for error in data.get("listener_errors", ())),
         )

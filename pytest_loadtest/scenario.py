@@ -32,8 +32,10 @@ MARKER_KEYWORDS = frozenset(
         "min_samples",
         "allow_saturation",
         "max_fail_ratio",
+        "tags",
+        "exclude_tags",
     }
-    | {"rate", "values"}
+    | {"rate", "values", "options"}
 )
 
 
@@ -61,6 +63,17 @@ class UserClassRef:
 
 
 @dataclass(frozen=True)
+class ModuleRef:
+    """Where a test module lives: its name in ``sys.modules`` and its file."""
+
+    module: str
+    path: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"module": self.module, "path": self.path}
+
+
+@dataclass(frozen=True)
 class Scenario:
     """Everything the engine needs to run one load test, validated."""
 
@@ -83,6 +96,14 @@ class Scenario:
     """Accept the figures of a CPU-bound generator instead of failing the test (see saturation.py)."""
     rate: float | None = None
     """Iterations started per second (the open model, see rate.py and arrival.py); None: the closed model."""
+    test_module: ModuleRef | None = None
+    """The test module, which the engine imports as ``locust -f`` would (its listeners, its set-up)."""
+    tags: tuple[str, ...] = ()
+    """Run only tasks with one of these ``@tag`` tags (Locust's ``--tags``); empty: every task."""
+    exclude_tags: tuple[str, ...] = ()
+    """Leave out tasks with one of these tags (Locust's ``--exclude-tags``)."""
+    options: Mapping[str, Any] = field(default_factory=dict)
+    """Custom Locust arguments (``init_command_line_parser``) for ``environment.parsed_options``."""
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def to_spec(self) -> dict[str, Any]:
@@ -99,6 +120,11 @@ class Scenario:
             "allowed_hosts": list(self.allowed_hosts),
             "distribution": self.distribution.to_dict() if self.distribution else None,
             "rate": self.rate,
+            "test_module": self.test_module.to_dict() if self.test_module else None,
+            "locustfile": self.test_module.path if self.test_module else None,
+            "tags": list(self.tags),
+            "exclude_tags": list(self.exclude_tags),
+            "options": dict(self.options),
             **self.extra,
         }
 
@@ -192,6 +218,42 @@ def _parse_ratio(value: object) -> float:
     return ratio
 
 
+def _parse_tags(value: object) -> tuple[str, ...]:
+    """Tags as a list (``["checkout", "browse"]``) or one string separated by commas or spaces."""
+    if isinstance(value, str):
+        parts = value.replace(",", " ").split()
+    elif isinstance(value, (list, tuple)) and all(isinstance(part, str) for part in value):
+        parts = [part.strip() for part in value]
+    else:
+        raise ValueError("must be a list of tag names or one string of them separated by commas")
+    if not parts or not all(parts):
+        raise ValueError("must name at least one tag (leave the setting out to run every task)")
+    return tuple(parts)
+
+
+def parse_locust_options(test_id: str, source: str, options: object) -> dict[str, Any]:
+    """Custom Locust arguments: a mapping of argument name (``my_argument`` or ``my-argument``) to a string, number,
+    boolean (a flag) or list of them."""
+    if not isinstance(options, Mapping):
+        raise LoadTestUsageError(
+            f"{test_id}: options={shown(options)} from {source}: must be a dict of Locust argument names to values, "
+            'e.g. options={"my_argument": "x"}'
+        )
+    allowed = (str, int, float, bool)
+    for name, value in options.items():
+        values = value if isinstance(value, (list, tuple)) else [value]
+        if (
+            not isinstance(name, str)
+            or not name.strip("-")
+            or not all(isinstance(v, allowed) for v in values)
+        ):
+            raise LoadTestUsageError(
+                f"{test_id}: option {shown(name)}={shown(value)} from {source}: names are strings and values "
+                "strings, numbers, booleans (a flag) or lists of them"
+            )
+    return {name.lstrip("-").replace("-", "_"): value for name, value in options.items()}
+
+
 def _parse_number(value: object) -> float:
     if isinstance(value, bool):
         raise ValueError("must be a number")
@@ -219,6 +281,8 @@ _PARSERS: dict[str, Callable[[object], Any]] = {
     "min_samples": _parse_min_samples,
     "allow_saturation": parse_flag,
     "max_fail_ratio": _parse_ratio,
+    "tags": _parse_tags,
+    "exclude_tags": _parse_tags,
     **DISTRIBUTION_PARSERS,
 }
 
@@ -299,9 +363,12 @@ def resolve_scenario(
     layers: Sequence[Layer],
     default_host: str | None = None,
     body: UserClassRef | None = None,
+    test_module: ModuleRef | None = None,
+    command_line_options: Mapping[str, str] | None = None,
 ) -> Scenario:
     """Build a validated Scenario; ``layers`` are in precedence order and include the marker's own layer;
-    ``body`` is the test function run as the task when the marker names no User class (see body_task.py)."""
+    ``body`` is the test function run as the task when the marker names no User class (see body_task.py);
+    ``command_line_options`` (``--load-option``) win over the marker's ``options=``."""
     check_marker_keywords(test_id, marker_kwargs)
     refs = (body,) if body else check_user_classes(test_id, user_classes)
     users = resolve_setting("users", layers, test_id) or DEFAULT_USERS
@@ -340,6 +407,13 @@ def resolve_scenario(
         min_samples=_resolved_or(resolve_setting("min_samples", layers, test_id), DEFAULT_MIN_SAMPLES),
         allow_saturation=_resolved_or(resolve_setting("allow_saturation", layers, test_id), False),
         rate=rate,
+        test_module=test_module,
+        tags=resolve_setting("tags", layers, test_id) or (),
+        exclude_tags=resolve_setting("exclude_tags", layers, test_id) or (),
+        options={
+            **parse_locust_options(test_id, "the load marker", marker_kwargs.get("options") or {}),
+            **parse_locust_options(test_id, "--load-option", command_line_options or {}),
+        },
     )
 
 

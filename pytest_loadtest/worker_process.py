@@ -10,8 +10,9 @@ Started two ways:
   classes of that file, found the way ``locust -f`` finds them, for one scenario; with ``--loop`` for every
   scenario of the session and the next sessions, until SIGTERM.
 
-Either way it gevent-patches first (by importing Locust), buckets response times like the engine, guards hosts like
-the engine, reports to the master every second, and runs until the master tells it to quit.
+Either way it gevent-patches first (by importing Locust), sets up logging as plain ``locust`` does, buckets response
+times like the engine, guards hosts like the engine, reports to the master every second, and runs until the master
+tells it to quit. Started by the engine, what it prints and logs goes to its stderr, which the engine passes on.
 """
 
 from __future__ import annotations
@@ -51,6 +52,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _serve_scenarios(args)
     import locust  # noqa: F401  (patches gevent before anything opens a socket)
     from locust.util.load_locustfile import load_locustfile
+
+    from pytest_loadtest.engine_process import setup_locust_logging
+
+    setup_locust_logging()
 
     user_classes, _shapes = load_locustfile(args.locustfile)
     if not user_classes:
@@ -159,6 +164,9 @@ def _run_for_engine() -> int:
     protocol = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)  # user code that prints goes to stderr, never into the protocol
     sys.path[:] = spec["sys_path"]
+    from pytest_loadtest.engine_process import line_buffered_output, setup_locust_logging
+
+    line_buffered_output()
 
     def report(message: dict[str, Any]) -> None:
         protocol.write(json.dumps(message) + "\n")
@@ -167,6 +175,9 @@ def _run_for_engine() -> int:
 
     from pytest_loadtest import locust_run
 
+    setup_locust_logging()
+
+    locust_run.import_test_module(spec)  # as locust --worker -f would: its listeners register here too
     user_classes = [locust_run.load_user_class(ref) for ref in spec["user_classes"]]
     serve(
         spec["master_host"],
@@ -197,7 +208,12 @@ def serve(
     locust_run.install_bucketing()
     client_guard.install(allowed_hosts)
     locust.runners.WORKER_REPORT_INTERVAL = REPORT_INTERVAL  # read by the worker's report loop on every round
-    environment = Environment(user_classes=list(user_classes), events=locust.events)
+    from locust.argument_parser import get_parser
+
+    options = get_parser().parse_args(
+        ["--worker"]
+    )  # Locust's parser, as locust --worker: custom arguments too
+    environment = Environment(user_classes=list(user_classes), events=locust.events, parsed_options=options)
     counted = [0]
 
     def count(**kwargs: Any) -> None:
@@ -208,12 +224,15 @@ def serve(
         _quit_on_eof(environment)
     runner = environment.create_worker_runner(master_host, master_port)
     sharing.receive(environment, runner)  # before anything yields: the master sends values and rate at once
+    # As locust --worker: init fires once the runner exists (listeners register their custom messages there).
+    environment.events.init.fire(environment=environment, runner=runner, web_ui=None)  # type: ignore[no-untyped-call]
     report({"type": "connected", "client_id": runner.client_id, "pid": os.getpid()})
     runner.greenlet.join()
     # Tells the master this worker quit; it follows the last stats report on the same connection, so once the master
     # has seen it, it has every figure of this worker.
-    environment.events.quitting.fire(environment=environment)  # type: ignore[no-untyped-call]
+    environment.events.quitting.fire(environment=environment, reverse=True)  # type: ignore[no-untyped-call]
     runner.client.close(linger=2000)  # type: ignore[no-untyped-call]
+    environment.events.quit.fire(exit_code=environment.process_exit_code or 0)  # type: ignore[no-untyped-call]
     report({"type": "done", "client_id": runner.client_id, "sent": counted[0]})
 
 

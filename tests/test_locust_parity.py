@@ -3,6 +3,10 @@ the same loopback target, ends the same way."""
 
 from __future__ import annotations
 
+import re
+import time
+from pathlib import Path
+
 import pytest
 
 from tests.support.plain_locust import run_plain_locust
@@ -130,3 +134,309 @@ def test_a_host_with_a_query_or_fragment_is_a_usage_error_naming_the_test(
             "*test_bad_host: host=* from the load marker*: must be a base URL without a query string or #fragment*"
         ]
     )
+
+
+EVENTS_LOCUSTFILE = """
+import os
+
+from locust import FastHttpUser, constant, task
+
+
+class ApiUser(FastHttpUser):
+    wait_time = constant(0.1)
+
+    @task
+    def health(self):
+        self.client.get("/health")
+"""
+
+EVENTS_TEST_MODULE = """
+import os
+
+import pytest
+from locust import events
+
+from locustfile import ApiUser
+
+
+def log(what):
+    with open("events.log", "a") as out:
+        out.write(f"{os.getpid()} {what}\\n")
+
+
+log("test module imported")
+
+
+@events.init_command_line_parser.add_listener
+def arguments(parser, **kwargs):
+    log("init_command_line_parser")
+    parser.add_argument("--my-argument", default="its default", help="a custom argument")
+
+
+@events.init.add_listener
+def on_init(environment, **kwargs):
+    log(f"init {type(environment.runner).__name__} my_argument={environment.parsed_options.my_argument}")
+
+
+@events.test_start.add_listener
+def on_test_start(environment, **kwargs):
+    log(f"test_start users={environment.parsed_options.num_users}")
+
+
+@events.quitting.add_listener
+def first_quitting(environment, **kwargs):
+    log("quitting, registered first")
+
+
+@events.quitting.add_listener
+def second_quitting(environment, **kwargs):
+    log("quitting, registered second")
+
+
+@events.quit.add_listener
+def on_quit(exit_code, **kwargs):
+    log(f"quit exit_code={exit_code}")
+
+
+@pytest.mark.load(ApiUser, users=2, spawn_rate=2, duration=1, options=OPTIONS)
+def test_api():
+    pass
+"""
+
+
+def engine_events(path: Path, pytest_pid: int | None = None) -> list[str]:
+    """The events a run logged, in order, leaving out the pytest process's own lines (it imports the module too)."""
+    lines = (path / "events.log").read_text().splitlines()
+    (path / "events.log").unlink()
+    return [
+        line.split(" ", 1)[1]
+        for line in lines
+        if pytest_pid is None or int(line.split(" ", 1)[0]) != pytest_pid
+    ]
+
+
+@pytest.mark.parametrize("options", ["{}", '{"my_argument": "from the marker"}'])
+def test_the_engine_imports_the_test_module_and_fires_every_event_in_plain_locusts_order_with_its_parsed_options(
+    pytester: pytest.Pytester, target: TargetServer, options: str
+) -> None:
+    pytester.makepyfile(locustfile=EVENTS_LOCUSTFILE)
+    test_module = pytester.makepyfile(test_api=EVENTS_TEST_MODULE.replace("OPTIONS", options))
+    pytester.makeconftest("import os\nopen('pytest.pid', 'w').write(str(os.getpid()))\n")
+    argument = [] if options == "{}" else ["--my-argument", "from the marker"]
+    plain = run_plain_locust(test_module, "-u", "2", "-r", "2", "-t", "1s", "--host", target.url, *argument)
+    assert plain.returncode == 0, plain.log[-3000:]
+    expected = engine_events(pytester.path)
+    value = "its default" if options == "{}" else "from the marker"
+    assert expected[:3] == [
+        "test module imported",
+        "init_command_line_parser",
+        f"init LocalRunner my_argument={value}",
+    ]
+    assert expected[-3:] == ["quitting, registered second", "quitting, registered first", "quit exit_code=0"]
+
+    run(pytester, target).assert_outcomes(passed=1)
+    pytest_pid = int((pytester.path / "pytest.pid").read_text())
+    assert engine_events(pytester.path, pytest_pid) == expected
+
+
+def test_a_command_line_option_beats_the_markers_and_a_bad_one_is_refused_naming_it(
+    pytester: pytest.Pytester, target: TargetServer
+) -> None:
+    pytester.makepyfile(locustfile=EVENTS_LOCUSTFILE)
+    pytester.makepyfile(test_api=EVENTS_TEST_MODULE.replace("OPTIONS", '{"my_argument": "from the marker"}'))
+    pytester.makeconftest("import os\nopen('pytest.pid', 'w').write(str(os.getpid()))\n")
+    run(pytester, target, "--load-option", "my-argument=from the command line").assert_outcomes(passed=1)
+    pytest_pid = int((pytester.path / "pytest.pid").read_text())
+    assert "init LocalRunner my_argument=from the command line" in engine_events(pytester.path, pytest_pid)
+    unknown = run(pytester, target, "--load-option", "no-such-argument=1")
+    unknown.assert_outcomes(failed=1)
+    unknown.stdout.fnmatch_lines(["*Locust refused the options: unrecognized arguments: --no-such-argument*"])
+    malformed = run(pytester, target, "--load-option", "just-a-name")
+    assert malformed.ret == pytest.ExitCode.USAGE_ERROR
+    malformed.stderr.fnmatch_lines(["ERROR: --load-option 'just-a-name': expected NAME=VALUE*"])
+
+
+TAGGED = """
+import pytest
+from locust import FastHttpUser, constant, tag, task
+
+
+class TaggedUser(FastHttpUser):
+    wait_time = constant(0.05)
+
+    @tag("checkout")
+    @task
+    def checkout(self):
+        self.client.get("/pages/checkout")
+
+    @tag("browse")
+    @task
+    def browse(self):
+        self.client.get("/pages/browse")
+
+    @task
+    def untagged(self):
+        self.client.get("/pages/untagged")
+
+
+@pytest.mark.load(TaggedUser, users=2, duration=1, tags=["checkout"])
+def test_checkout_only(load_result):
+    assert set(load_result.entries) == {"GET /pages/checkout"}
+
+
+@pytest.mark.load(TaggedUser, users=2, duration=1, exclude_tags=["checkout"])
+def test_all_but_checkout(load_result):
+    assert set(load_result.entries) == {"GET /pages/browse", "GET /pages/untagged"}
+
+
+@pytest.mark.load(TaggedUser, users=2, duration=1)
+def test_by_the_command_line(load_result):
+    assert set(load_result.entries) == {"GET /pages/browse"}
+"""
+
+
+def test_tags_select_tasks_as_locusts_tags_and_exclude_tags_do(
+    pytester: pytest.Pytester, target: TargetServer
+) -> None:
+    locustfile = pytester.makepyfile(test_tags=TAGGED)
+    plain = ("-u", "2", "-r", "2", "-t", "1s", "--host", target.url)
+    included = run_plain_locust(locustfile, *plain, "--tags", "checkout")
+    excluded = run_plain_locust(locustfile, *plain, "--exclude-tags", "checkout")
+    assert {entry["name"] for entry in included.stats} == {"/pages/checkout"}, included.log[-2000:]
+    assert {entry["name"] for entry in excluded.stats} == {"/pages/browse", "/pages/untagged"}
+    run(pytester, target, "-k", "not command_line").assert_outcomes(passed=2)
+    run(pytester, target, "-k", "command_line", "--load-tags", "browse").assert_outcomes(passed=1)
+
+
+RUN_CONTROL = """
+import gevent
+import pytest
+from locust import FastHttpUser, constant, events, task
+
+
+class QuittingUser(FastHttpUser):
+    wait_time = constant(0.05)
+
+    @task
+    def health(self):
+        self.client.get("/health")
+
+
+@events.init.add_listener
+def stop_after_a_second(environment, **kwargs):
+    if environment.parsed_options.quit_after:  # Locust's stop-on-threshold pattern: a greenlet quits the runner
+        gevent.spawn_later(1.0, environment.runner.quit)
+
+
+@events.init_command_line_parser.add_listener
+def arguments(parser, **kwargs):
+    parser.add_argument("--quit-after", action="store_true", default=False)
+    parser.add_argument("--fail-with", type=int, default=0)
+    parser.add_argument("--broken-listener", action="store_true", default=False)
+
+
+@events.test_start.add_listener
+def broken(environment, **kwargs):
+    if environment.parsed_options.broken_listener:
+        raise RuntimeError("a listener went wrong")
+
+
+@events.quitting.add_listener
+def exit_code(environment, **kwargs):
+    if environment.parsed_options.fail_with:  # the pattern of Locust's docs, "Controlling the exit code"
+        environment.process_exit_code = environment.parsed_options.fail_with
+
+
+@pytest.mark.load(QuittingUser, users=2, duration=5, options={"quit_after": True})
+def test_quit(load_result):
+    assert load_result.stopped_by_user_code and 0.5 <= load_result.elapsed < 2.5  # quit 1 s after init
+
+
+@pytest.mark.load(QuittingUser, users=2, duration=1, options={"fail_with": 3})
+def test_exit_code():
+    pass
+
+
+@pytest.mark.load(QuittingUser, users=2, duration=1, options={"broken_listener": True})
+def test_broken_listener():
+    pass
+"""
+
+
+def test_user_code_that_quits_sets_an_exit_code_or_breaks_a_listener_ends_the_test_as_it_ends_plain_locust(
+    pytester: pytest.Pytester, target: TargetServer
+) -> None:
+    locustfile = pytester.makepyfile(test_control=RUN_CONTROL)
+    plain = ("-u", "2", "-r", "2", "--host", target.url)
+    started = time.monotonic()
+    quitting = run_plain_locust(locustfile, *plain, "-t", "5s", "--quit-after")
+    assert quitting.returncode == 0 and time.monotonic() - started < 4.5, quitting.log[-2000:]
+    assert run_plain_locust(locustfile, *plain, "-t", "1s", "--fail-with", "3").returncode == 3
+    assert run_plain_locust(locustfile, *plain, "-t", "1s", "--broken-listener").returncode == 2
+
+    result = run(pytester, target, "--junitxml=junit.xml")
+    result.assert_outcomes(passed=1, failed=2)
+    result.stdout.fnmatch_lines(
+        ["*test_exit_code: user code set environment.process_exit_code = 3 (plain locust would exit with 3)"]
+    )
+    result.stdout.fnmatch_lines(
+        [
+            "*test_broken_listener: Locust caught 1 exception(s) in event listeners or greenlets during the load "
+            "scenario (plain locust exits 2 on them):",
+            "Uncaught exception in event handler: *",
+            "*RuntimeError: a listener went wrong",
+        ]
+    )
+    stopped = re.search(
+        r'name="load.stopped" value="by user code at (\d\.\d)s of 5s"',
+        (pytester.path / "junit.xml").read_text(),
+    )
+    assert stopped and 0.5 <= float(stopped[1]) < 2.5
+
+
+CUSTOM_MESSAGES = """
+import os
+
+import pytest
+from locust import FastHttpUser, constant, events, task
+from locust.runners import MasterRunner, WorkerRunner
+
+
+class ApiUser(FastHttpUser):
+    wait_time = constant(0.1)
+
+    @task
+    def health(self):
+        self.client.get("/health")
+
+
+def greeted(environment, msg, **kwargs):
+    with open(f"greeted-{os.getpid()}.txt", "w") as out:
+        out.write(msg.data)
+
+
+@events.init.add_listener
+def register(environment, **kwargs):  # Locust's custom-messages pattern: every worker registers in init
+    if isinstance(environment.runner, WorkerRunner):
+        environment.runner.register_message("greeting", greeted)
+
+
+@events.test_start.add_listener
+def greet(environment, **kwargs):
+    if isinstance(environment.runner, MasterRunner):
+        environment.runner.send_message("greeting", "hello from the master")
+
+
+@pytest.mark.load(ApiUser, users=2, duration=1, workers=2)
+def test_greeted():
+    pass
+"""
+
+
+def test_init_fires_on_every_worker_so_custom_messages_registered_there_arrive(
+    pytester: pytest.Pytester, target: TargetServer
+) -> None:
+    pytester.makepyfile(test_messages=CUSTOM_MESSAGES)
+    run(pytester, target).assert_outcomes(passed=1)
+    greetings = sorted(pytester.path.glob("greeted-*.txt"))
+    assert len(greetings) == 2 and {path.read_text() for path in greetings} == {"hello from the master"}

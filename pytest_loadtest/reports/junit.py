@@ -28,6 +28,8 @@ def load_properties(result: LoadResult) -> list[tuple[str, str]]:
         figures["dropped_iterations"] = str(result.dropped_iterations or 0)
     if result.partial:
         figures["partial"] = "interrupted" if result.interrupted else "target unreachable"
+    if result.stopped_by_user_code:
+        figures["stopped"] = f"by user code at {result.elapsed:.1f}s of {result.duration:g}s"
     if result.generator_cpu is not None:
         figures["generator_cpu"] = result.generator_cpu.describe()
         if result.saturated:

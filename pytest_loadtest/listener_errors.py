@@ -1,0 +1,32 @@
+"""Exceptions in event listeners and greenlets, which Locust logs and swallows, recorded in the engine process.
+
+``EventHook.fire`` catches a listener's exception and logs "Uncaught exception in event handler" (plain ``locust``
+then exits 2); so does Locust's greenlet exception handler ("Unhandled exception in greenlet"). A handler on the
+root logger keeps those records, traceback included, so that the test fails with them.
+"""
+
+from __future__ import annotations
+
+import logging
+
+PREFIXES = ("Uncaught exception in event handler", "Unhandled exception in greenlet")
+LIMIT = 20
+"""Records kept at most (a listener that fails on every request would repeat itself)."""
+
+recorded: list[str] = []
+
+
+class _Recorder(logging.Handler):
+    def emit(self, record: logging.LogRecord) -> None:
+        if len(recorded) < LIMIT and str(record.msg).startswith(PREFIXES):
+            text = record.getMessage()
+            if record.exc_info:
+                text += "\n" + logging.Formatter().formatException(record.exc_info)
+            recorded.append(text.strip())
+
+
+def install() -> None:
+    """Record from now on (once per process)."""
+    root = logging.getLogger()
+    if not any(isinstance(handler, _Recorder) for handler in root.handlers):
+        root.addHandler(_Recorder(logging.ERROR))

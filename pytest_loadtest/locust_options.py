@@ -1,0 +1,70 @@
+"""``environment.parsed_options`` as plain ``locust`` builds it, inside the engine process.
+
+Locust's own argument parser (``locust.argument_parser.get_parser``) parses a command line made from the scenario:
+its defaults, its config files (``locust.conf``, ``pyproject.toml``'s ``[tool.locust]``) and ``LOCUST_*`` variables
+apply as they do for ``locust --headless``, the ``init_command_line_parser`` listeners of the test module add their
+arguments, and the scenario's own values (users, spawn rate, run time, host, tags, the marker's ``options=`` and
+``--load-option``) are given on that command line, so they win.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import math
+from collections.abc import Mapping
+from typing import Any
+
+
+class LocustOptionsError(Exception):
+    """Locust's parser refused the command line made from the scenario (an unknown or bad option)."""
+
+
+def command_line(spec: Mapping[str, Any]) -> list[str]:
+    """The ``locust --headless`` command line that runs ``spec``."""
+    args = ["--headless", "-u", str(spec["users"]), "-r", f"{spec['spawn_rate']:g}"]
+    # Locust's run time is whole seconds; the engine keeps its own clock for a fractional duration.
+    args += ["-t", f"{math.ceil(spec['duration'])}s", "--stop-timeout", f"{spec['stop_timeout']:g}"]
+    if spec.get("locustfile"):
+        args += ["-f", str(spec["locustfile"])]
+    if spec.get("host"):
+        args += ["--host", str(spec["host"])]
+    if spec.get("tags"):
+        args += ["--tags", *spec["tags"]]
+    if spec.get("exclude_tags"):
+        args += ["--exclude-tags", *spec["exclude_tags"]]
+    for name, value in (spec.get("options") or {}).items():
+        args += option_arguments(name, value)
+    return args
+
+
+def option_arguments(name: str, value: object) -> list[str]:
+    """One custom argument as a command-line flag: ``my_argument="x"`` -> ``--my-argument x``; True -> the bare
+    flag, False -> nothing; a list repeats the flag."""
+    flag = "--" + name.lstrip("-").replace("_", "-")
+    if value is True:
+        return [flag]
+    if value is False or value is None:
+        return []
+    if isinstance(value, (list, tuple)):
+        return [part for item in value for part in (flag, str(item))]
+    return [flag, str(value)]
+
+
+def parsed_options(spec: Mapping[str, Any]) -> Any:
+    """Parse the scenario's command line with Locust's own parser (this fires ``init_command_line_parser``)."""
+    from locust.argument_parser import get_parser
+
+    parser = get_parser()
+    refused = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(refused):
+            return parser.parse_args(args=command_line(spec))
+    except SystemExit:
+        lines = refused.getvalue().strip().splitlines()
+        errors = [
+            line.split(" error: ", 1)[-1]
+            for line in lines
+            if " error: " in line or line.startswith("Did you")
+        ]
+        raise LocustOptionsError(" ".join(errors) or "; ".join(lines)) from None
