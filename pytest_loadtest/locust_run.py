@@ -152,7 +152,7 @@ class LocustRun:
             user_classes=list(user_classes),
             host=spec["host"],
             events=locust.events,
-            shape_class=shapes.shape_for(spec),
+            shape_class=shapes.shape_for(spec, load_user_class(spec["shape"]) if spec.get("shape") else None),  # type: ignore[arg-type]
             parsed_options=options,
             tags=options.tags,
             exclude_tags=options.exclude_tags,

@@ -63,6 +63,7 @@ from pytest_loadtest.scenario import (
     marker_layer,
     resolve_scenario,
     setting_source,
+    unused_shape_message,
 )
 from pytest_loadtest.serial import current_run_id, one_scenario_at_a_time
 from pytest_loadtest.shared_values import collect, value_names
@@ -93,6 +94,10 @@ values_key = pytest.StashKey[tuple[str, ...]]()
 profile_key = pytest.StashKey[Profile | None]()
 forkserver_key = pytest.StashKey[ForkServer | None]()
 options_key = pytest.StashKey[dict[str, str]]()
+
+
+class LoadShapeWarning(pytest.PytestWarning):
+    """A load test's module defines a LoadTestShape that its marker does not use."""
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -251,6 +256,9 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         scenario = with_stages(scenario, item.config.stash[profile_key], _command_line(item.config))
         scenario = _guarded(item.config, scenario, marker.args, setting_source("host", layers))
         item.stash[scenario_key] = item.config.stash[reports_key].prepare(scenario)
+        unused_shape = unused_shape_message(item.nodeid, getattr(item, "module", None) or object(), scenario)
+        if unused_shape and not scenario.extra.get("stages"):
+            item.warn(LoadShapeWarning(unused_shape))
     except LoadTestUsageError as exc:
         problem = str(exc)
     else:

@@ -35,7 +35,7 @@ MARKER_KEYWORDS = frozenset(
         "tags",
         "exclude_tags",
     }
-    | {"rate", "values", "options"}
+    | {"rate", "values", "options", "shape"}
 )
 
 
@@ -104,6 +104,8 @@ class Scenario:
     """Leave out tasks with one of these tags (Locust's ``--exclude-tags``)."""
     options: Mapping[str, Any] = field(default_factory=dict)
     """Custom Locust arguments (``init_command_line_parser``) for ``environment.parsed_options``."""
+    shape: UserClassRef | None = None
+    """A ``LoadTestShape`` that drives the user count as in Locust (``duration`` is then an upper bound)."""
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def to_spec(self) -> dict[str, Any]:
@@ -125,6 +127,7 @@ class Scenario:
             "tags": list(self.tags),
             "exclude_tags": list(self.exclude_tags),
             "options": dict(self.options),
+            "shape": self.shape.to_dict() if self.shape else None,
             **self.extra,
         }
 
@@ -335,6 +338,56 @@ def check_user_classes(test_id: str, classes: Sequence[object]) -> tuple[UserCla
     return tuple(refs)
 
 
+def split_shape(
+    test_id: str, classes: Sequence[object], shape: object
+) -> tuple[Sequence[object], UserClassRef | None]:
+    """The marker's User classes, and its load shape: ``shape=`` or a ``LoadTestShape`` among the positional
+    classes (at most one, defined at module level, as Locust finds it in a locustfile)."""
+    from locust import LoadTestShape
+
+    def is_shape(candidate: object) -> bool:
+        return isinstance(candidate, type) and issubclass(candidate, LoadTestShape)
+
+    shapes = [candidate for candidate in classes if is_shape(candidate)] + (
+        [shape] if shape is not None else []
+    )
+    if len(shapes) > 1:
+        raise LoadTestUsageError(f"{test_id}: the load marker names {len(shapes)} load shapes; a run has one")
+    if shapes and not is_shape(shapes[0]):
+        raise LoadTestUsageError(f"{test_id}: shape={shown(shapes[0])} is not a Locust LoadTestShape class")
+    if shapes and "<locals>" in shapes[0].__qualname__:  # type: ignore[attr-defined]
+        raise LoadTestUsageError(
+            f"{test_id}: load shape {shapes[0].__qualname__} is defined inside a function; define it at module level"  # type: ignore[attr-defined]
+        )
+    users = [candidate for candidate in classes if not is_shape(candidate)]
+    return users, UserClassRef.of(shapes[0]) if shapes else None  # type: ignore[arg-type]
+
+
+def unused_shape_message(test_id: str, module: object, scenario: Scenario) -> str | None:
+    """What to say when the test module defines a ``LoadTestShape`` that plain ``locust -f`` would use but the
+    marker names none (the run then holds ``users`` for ``duration``); None when that is not the case."""
+    from locust import LoadTestShape
+
+    if scenario.shape is not None:
+        return None
+    names = sorted(
+        name
+        for name, value in vars(module).items()
+        if isinstance(value, type)
+        and issubclass(value, LoadTestShape)
+        and value is not LoadTestShape
+        and not value.__dict__.get("abstract", False)
+        and value.__module__ == getattr(module, "__name__", None)
+    )
+    if not names:
+        return None
+    return (
+        f"{test_id}: the test module defines the load shape {', '.join(names)}, which `locust -f` would use, but the "
+        f"load marker names none, so this run holds {scenario.users} users for {scenario.duration:g}s; name it to "
+        f"use it: @pytest.mark.load(..., shape={names[0]})"
+    )
+
+
 def _check_classes_have_host(test_id: str, user_classes: Sequence[object]) -> None:
     from locust import FastHttpUser, HttpUser
 
@@ -370,6 +423,7 @@ def resolve_scenario(
     ``body`` is the test function run as the task when the marker names no User class (see body_task.py);
     ``command_line_options`` (``--load-option``) win over the marker's ``options=``."""
     check_marker_keywords(test_id, marker_kwargs)
+    user_classes, shape = split_shape(test_id, user_classes, marker_kwargs.get("shape"))
     refs = (body,) if body else check_user_classes(test_id, user_classes)
     users = resolve_setting("users", layers, test_id) or DEFAULT_USERS
     duration = resolve_setting("duration", layers, test_id) or DEFAULT_DURATION
@@ -410,6 +464,7 @@ def resolve_scenario(
         test_module=test_module,
         tags=resolve_setting("tags", layers, test_id) or (),
         exclude_tags=resolve_setting("exclude_tags", layers, test_id) or (),
+        shape=shape,
         options={
             **parse_locust_options(test_id, "the load marker", marker_kwargs.get("options") or {}),
             **parse_locust_options(test_id, "--load-option", command_line_options or {}),

@@ -39,7 +39,11 @@ class StagesShape(LoadTestShape):
         return int(stage["users"]), float(stage["spawn_rate"])
 
 
-def shape_for(spec: Mapping[str, Any]) -> StagesShape | None:
+def shape_for(spec: Mapping[str, Any], user_shape: type[LoadTestShape] | None = None) -> LoadTestShape | None:
+    """The shape that drives the run: the user's own ``LoadTestShape`` (the marker's ``shape=``), a profile's
+    stages, or None for a flat run."""
+    if user_shape is not None:
+        return user_shape()
     stages = spec.get("stages")
     return StagesShape(stages) if stages else None
 
@@ -97,10 +101,11 @@ class StageRecorder:
 
 
 def start_users(runner: Runner, environment: Environment, spec: Mapping[str, Any]) -> StageRecorder | None:
-    """Start the users: through the shape when the scenario has stages (returning its recorder), else all at once."""
+    """Start the users: through the shape when the scenario has one (a profile's stages return their recorder),
+    else all at once."""
     shape = environment.shape_class
-    if isinstance(shape, StagesShape):
+    if shape is not None:
         runner.start_shape()
-        return StageRecorder(environment, shape)
+        return StageRecorder(environment, shape) if isinstance(shape, StagesShape) else None
     runner.start(spec["users"], spawn_rate=spec["spawn_rate"])
     return None

@@ -440,3 +440,63 @@ def test_init_fires_on_every_worker_so_custom_messages_registered_there_arrive(
     run(pytester, target).assert_outcomes(passed=1)
     greetings = sorted(pytester.path.glob("greeted-*.txt"))
     assert len(greetings) == 2 and {path.read_text() for path in greetings} == {"hello from the master"}
+
+
+SHAPED = """
+import pytest
+from locust import FastHttpUser, LoadTestShape, constant, task
+
+
+class ApiUser(FastHttpUser):
+    wait_time = constant(0.1)
+
+    @task
+    def health(self):
+        self.client.get("/health")
+
+
+class TwoSteps(LoadTestShape):
+    # 2 users for a second, then 4, then the end (Locust's step-load pattern)
+
+    def tick(self):
+        run_time = self.get_run_time()
+        if run_time < 1:
+            return 2, 10
+        if run_time < 2:
+            return 4, 10
+        return None
+
+
+@pytest.mark.load(ApiUser, TwoSteps, duration=10)
+def test_positional(load_result):
+    assert load_result.stopped_by_user_code and load_result.elapsed < 4
+    assert max(point.users for point in load_result.history) == 4
+
+
+@pytest.mark.load(ApiUser, shape=TwoSteps, duration=10)
+def test_keyword(load_result):
+    assert load_result.stopped_by_user_code and load_result.elapsed < 4
+
+
+@pytest.mark.load(ApiUser, users=1, duration=1)
+def test_unshaped(load_result):
+    assert not load_result.stopped_by_user_code
+"""
+
+
+def test_a_load_shape_drives_the_users_and_ends_the_run_as_in_plain_locust_and_an_unnamed_one_is_said(
+    pytester: pytest.Pytester, target: TargetServer
+) -> None:
+    locustfile = pytester.makepyfile(test_shaped=SHAPED)
+    started = time.monotonic()
+    plain = run_plain_locust(locustfile, "--host", target.url, "-t", "10s")
+    assert plain.returncode == 0 and time.monotonic() - started < 8, plain.log[-2000:]
+    assert plain.requests("/health") > 0
+    result = run(pytester, target)
+    result.assert_outcomes(passed=3, warnings=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*LoadShapeWarning: test_shaped.py::test_unshaped: the test module defines the load shape TwoSteps, "
+            "which `locust -f` would use, but the load marker names none*shape=TwoSteps)"
+        ]
+    )
