@@ -290,13 +290,13 @@ def test_all_but_checkout(load_result):
 
 
 @pytest.mark.load(TaggedUser, users=2, duration=1)
-def test_by_the_command_line(load_result):
+def test_by_the_environment(load_result):
     assert set(load_result.entries) == {"GET /pages/browse"}
 """
 
 
 def test_tags_select_tasks_as_locusts_tags_and_exclude_tags_do(
-    pytester: pytest.Pytester, target: TargetServer
+    pytester: pytest.Pytester, target: TargetServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     locustfile = pytester.makepyfile(test_tags=TAGGED)
     plain = ("-u", "2", "-r", "2", "-t", "1s", "--host", target.url)
@@ -304,8 +304,9 @@ def test_tags_select_tasks_as_locusts_tags_and_exclude_tags_do(
     excluded = run_plain_locust(locustfile, *plain, "--exclude-tags", "checkout")
     assert {entry["name"] for entry in included.stats} == {"/pages/checkout"}, included.log[-2000:]
     assert {entry["name"] for entry in excluded.stats} == {"/pages/browse", "/pages/untagged"}
-    run(pytester, target, "-k", "not command_line").assert_outcomes(passed=2)
-    run(pytester, target, "-k", "command_line", "--load-tags", "browse").assert_outcomes(passed=1)
+    run(pytester, target, "-k", "not environment").assert_outcomes(passed=2)
+    monkeypatch.setenv("LOAD_TAGS", "browse")
+    run(pytester, target, "-k", "environment").assert_outcomes(passed=1)
 
 
 RUN_CONTROL = """
