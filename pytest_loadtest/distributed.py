@@ -145,6 +145,11 @@ class Cluster:
         if self._watcher is not None:
             self._watcher.kill()
         self._note_users(runner)
+        if not len(
+            runner.greenlet
+        ):  # user code quit the master (runner.quit(), a shape's end): it told its workers
+            self._end_workers()
+            return
         with contextlib.suppress(gevent.Timeout), gevent.Timeout(timeout):
             runner.stop(send_stop_to_client=False)
             runner.send_message("quit")
@@ -153,7 +158,7 @@ class Cluster:
             for worker in self.local:
                 if worker.client_id not in self.lost and worker.reader is not None:
                     worker.reader.join()  # ends with the worker's "done" line and its exit
-        # Stop listening now: a looping worker's next process may connect before this engine exits, and an ack from
+        # Stop answering now: a looping worker's next process may connect before this engine exits, and an ack from
         # this master would bind it to a master that is about to go (its heartbeats then go unanswered for 60 s).
         runner.greenlet.kill(block=True)
         self._end_workers()

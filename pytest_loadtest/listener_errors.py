@@ -26,7 +26,9 @@ class _Recorder(logging.Handler):
 
 
 def install() -> None:
-    """Record from now on (once per process)."""
-    root = logging.getLogger()
-    if not any(isinstance(handler, _Recorder) for handler in root.handlers):
-        root.addHandler(_Recorder(logging.ERROR))
+    """Record from now on (once per process): on the root logger, where ``EventHook.fire`` logs, and on Locust's
+    own, which does not propagate to the root once Locust's ``setup_logging`` ran."""
+    recorder = _Recorder(logging.ERROR)
+    for logger in (logging.getLogger(), logging.getLogger("locust")):
+        if not any(isinstance(handler, _Recorder) for handler in logger.handlers):
+            logger.addHandler(recorder)

@@ -23,8 +23,10 @@ class LocustOptionsError(Exception):
 def command_line(spec: Mapping[str, Any]) -> list[str]:
     """The ``locust --headless`` command line that runs ``spec``."""
     args = ["--headless", "-u", str(spec["users"]), "-r", f"{spec['spawn_rate']:g}"]
-    # Locust's run time is whole seconds; the engine keeps its own clock for a fractional duration.
-    args += ["-t", f"{math.ceil(spec['duration'])}s", "--stop-timeout", f"{spec['stop_timeout']:g}"]
+    # Locust's run time is whole seconds; the engine keeps its own clock for a fractional duration. The plugin's
+    # stop_timeout is how long a scenario may take to stop, not Locust's --stop-timeout (users finishing their task):
+    # that stays Locust's default, 0, as before.
+    args += ["-t", f"{math.ceil(spec['duration'])}s"]
     if spec.get("locustfile"):
         args += ["-f", str(spec["locustfile"])]
     if spec.get("host"):
@@ -39,7 +41,7 @@ def command_line(spec: Mapping[str, Any]) -> list[str]:
 
 
 def option_arguments(name: str, value: object) -> list[str]:
-    """One custom argument as a command-line flag: ``my_argument="x"`` -> ``--my-argument x``; True -> the bare
+    """One custom argument as a command-line flag: ``my_argument="x"`` -> ``--my-argument=x``; True -> the bare
     flag, False -> nothing; a list repeats the flag."""
     flag = "--" + name.lstrip("-").replace("_", "-")
     if value is True:
@@ -47,8 +49,8 @@ def option_arguments(name: str, value: object) -> list[str]:
     if value is False or value is None:
         return []
     if isinstance(value, (list, tuple)):
-        return [part for item in value for part in (flag, str(item))]
-    return [flag, str(value)]
+        return [f"{flag}={item}" for item in value]
+    return [f"{flag}={value}"]  # one word: a value that starts with "-" is not taken for an option
 
 
 def parsed_options(spec: Mapping[str, Any]) -> Any:

@@ -209,6 +209,7 @@ class LocustRun:
             **({"stages": stages.figures()} if stages else {}),
             "stopped_by_user_code": self._stopped_by_user_code,
             "process_exit_code": self.environment.process_exit_code,
+            "exit_code_on_error": int(getattr(self.environment.parsed_options, "exit_code_on_error", 1)),
             "listener_errors": list(listener_errors.recorded),
         }
 

@@ -93,7 +93,7 @@ reports_key = pytest.StashKey[LoadReports]()
 values_key = pytest.StashKey[tuple[str, ...]]()
 profile_key = pytest.StashKey[Profile | None]()
 forkserver_key = pytest.StashKey[ForkServer | None]()
-options_key = pytest.StashKey[dict[str, str]]()
+options_key = pytest.StashKey[dict[str, str | bool]]()
 
 
 class LoadShapeWarning(pytest.PytestWarning):
@@ -143,7 +143,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         "load(*user_classes, users=, spawn_rate=, duration=, host=, thresholds=, warmup=, workers=, min_samples=, "
-        "allow_saturation=, max_fail_ratio=, tags=, exclude_tags=, options=, rate=, values=): run a Locust load scenario with these User classes (none: the test "
+        "allow_saturation=, max_fail_ratio=, tags=, exclude_tags=, options=, shape=, rate=, values=): run a Locust load scenario with these User classes (none: the test "
         "function, taking fastsession or session, is the task); its thresholds pass or fail the test",
     )
     env_file = _env_file(config)
@@ -273,16 +273,17 @@ def _test_module(item: pytest.Item) -> ModuleRef | None:
     return ModuleRef(module.__name__, str(item.path)) if module is not None else None
 
 
-def _command_line_options(config: pytest.Config) -> dict[str, str]:
-    """``--load-option NAME=VALUE`` (repeatable), refused once at start-up when malformed."""
-    options = {}
+def _command_line_options(config: pytest.Config) -> dict[str, str | bool]:
+    """``--load-option NAME=VALUE`` or ``--load-option NAME`` for a flag (repeatable), refused once at start-up
+    when malformed."""
+    options: dict[str, str | bool] = {}
     for given in config.getoption("load_options"):
         name, equals, value = given.partition("=")
-        if not equals or not name.strip():
+        if not name.strip():
             raise pytest.UsageError(
-                f"--load-option {given!r}: expected NAME=VALUE, e.g. --load-option my-argument=x"
+                f"--load-option {given!r}: expected NAME=VALUE (or NAME for a flag), e.g. --load-option my-argument=x"
             )
-        options[name.strip()] = value
+        options[name.strip()] = value if equals else True
     return options
 
 
@@ -401,7 +402,12 @@ def _run(item: pytest.Item, scenario: Scenario, output: CapturedOutput) -> LoadR
         pytest.fail(f"{item.nodeid}: the load scenario could not run: {problem}", pytrace=False)
     ramp_up = ramp_up_seconds(scenario.users, scenario.spawn_rate)
     evidence = EvidenceRule(scenario.min_samples, ramp_up, scenario.warmup)
-    result = replace(result, thresholds=threshold_rules.evaluate(scenario.thresholds, result, evidence))
+    thresholds = scenario.thresholds
+    if result.process_exit_code is not None or result.exit_code_on_error == 0:
+        # User code set the exit code, or --exit-code-on-error 0: as with plain locust, failed requests alone are
+        # no failure, so the tolerance a test gets when it states none does not apply.
+        thresholds = tuple(threshold for threshold in thresholds if not threshold.implicit)
+    result = replace(result, thresholds=threshold_rules.evaluate(thresholds, result, evidence))
     _record(item, result)
     item.user_properties.extend(
         stage_properties(judge_stages(scenario.thresholds, result, scenario.min_samples))

@@ -300,6 +300,8 @@ class LoadResult:
     """User code quit the runner (``runner.quit()``) before the duration: ``elapsed`` is the time actually run."""
     process_exit_code: int | None = None
     """``environment.process_exit_code`` as user code left it (a ``quitting`` listener sets it to fail a run)."""
+    exit_code_on_error: int = 1
+    """Locust's ``--exit-code-on-error`` as the run's options set it (0: Locust tolerates failed requests)."""
     listener_errors: tuple[str, ...] = ()
     """Exceptions Locust caught in event listeners or greenlets and logged (plain ``locust`` exits 2 on them)."""
 
@@ -349,6 +351,7 @@ class LoadResult:
             "dropped_iterations": self.dropped_iterations,
             "stopped_by_user_code": self.stopped_by_user_code,
             "process_exit_code": self.process_exit_code,
+            "exit_code_on_error": self.exit_code_on_error,
             "listener_errors": list(self.listener_errors),
         }
 
@@ -378,5 +381,6 @@ class LoadResult:
             dropped_iterations=data.get("dropped_iterations"),
             stopped_by_user_code=bool(data.get("stopped_by_user_code", False)),
             process_exit_code=data.get("process_exit_code"),
+            exit_code_on_error=int(data.get("exit_code_on_error", 1)),
             listener_errors=tuple(str(error) for error in data.get("listener_errors", ())),
         )

@@ -417,7 +417,7 @@ def resolve_scenario(
     default_host: str | None = None,
     body: UserClassRef | None = None,
     test_module: ModuleRef | None = None,
-    command_line_options: Mapping[str, str] | None = None,
+    command_line_options: Mapping[str, str | bool] | None = None,
 ) -> Scenario:
     """Build a validated Scenario; ``layers`` are in precedence order and include the marker's own layer;
     ``body`` is the test function run as the task when the marker names no User class (see body_task.py);

@@ -27,5 +27,9 @@ require() {  # require "commands" package "why"
     exit 1
 }
 
+if [ "$(uname -s)" != Linux ]; then
+    exit 0  # the report page is checked in Chromium on Linux only (the test says so elsewhere)
+fi
+
 require "chromium chromium-browser google-chrome" chromium \
     "tests/test_reports_session.py checks the report page index.html in a real headless browser"

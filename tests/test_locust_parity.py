@@ -48,6 +48,11 @@ def test_latency_only():
 @pytest.mark.load(ErrorUser, users=2, duration=1, thresholds={"fail_ratio": "<=100%"})
 def test_states_its_tolerance():
     pass
+
+
+@pytest.mark.load(ErrorUser, users=2, duration=1, options={"exit_code_on_error": 0})
+def test_tolerates_as_locust_does():
+    pass
 """
 
 
@@ -68,7 +73,7 @@ def test_failed_requests_fail_a_test_that_states_no_tolerance_as_they_fail_plain
     assert tolerated.returncode == 0, tolerated.log[-2000:]
 
     result = run(pytester, target)
-    result.assert_outcomes(failed=2, passed=1)
+    result.assert_outcomes(failed=2, passed=2)
     for test in ("test_no_thresholds", "test_latency_only"):
         result.stdout.fnmatch_lines(
             [
@@ -251,9 +256,9 @@ def test_a_command_line_option_beats_the_markers_and_a_bad_one_is_refused_naming
     unknown = run(pytester, target, "--load-option", "no-such-argument=1")
     unknown.assert_outcomes(failed=1)
     unknown.stdout.fnmatch_lines(["*Locust refused the options: unrecognized arguments: --no-such-argument*"])
-    malformed = run(pytester, target, "--load-option", "just-a-name")
+    malformed = run(pytester, target, "--load-option", "=a value without a name")
     assert malformed.ret == pytest.ExitCode.USAGE_ERROR
-    malformed.stderr.fnmatch_lines(["ERROR: --load-option 'just-a-name': expected NAME=VALUE*"])
+    malformed.stderr.fnmatch_lines(["ERROR: --load-option '=a value without a name': expected NAME=VALUE*"])
 
 
 TAGGED = """

@@ -111,10 +111,19 @@ def reports_session(
             command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--load-host", target.url]
             command += ["--html=html/report.html", "--junitxml=junit.xml", "--load-save=first"]
             environment = {**os.environ, "PYTEST_ADDOPTS": INNER_SESSION_OPTIONS}
-            run = subprocess.run(
-                command, cwd=path, env=environment, capture_output=True, text=True, timeout=120
-            )
-            record = {"returncode": run.returncode, "stdout": run.stdout + run.stderr, "host": target.url}
+            try:
+                run = subprocess.run(
+                    command, cwd=path, env=environment, capture_output=True, text=True, timeout=120
+                )
+                record = {"returncode": run.returncode, "stdout": run.stdout + run.stderr, "host": target.url}
+            except (
+                subprocess.TimeoutExpired
+            ) as exc:  # every test of the group then fails with this, not mkdir's
+                record = {
+                    "returncode": -1,
+                    "stdout": f"the shared session timed out: {exc}",
+                    "host": target.url,
+                }
             outcome.write_text(json.dumps(record), encoding="utf-8")
     return ReportsSession(path, **json.loads(outcome.read_text(encoding="utf-8")))
 

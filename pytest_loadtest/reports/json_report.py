@@ -37,6 +37,9 @@ def scenario_parameters(scenario: Scenario) -> dict[str, Any]:
         "host": scenario.host,
         "workers": scenario.distribution.to_dict() if scenario.distribution else None,
         "thresholds": [threshold.to_dict() for threshold in scenario.thresholds],
+        "tags": list(scenario.tags),
+        "exclude_tags": list(scenario.exclude_tags),
+        "shape": f"{scenario.shape.module}.{scenario.shape.qualname}" if scenario.shape else None,
     }
 
 
