@@ -70,3 +70,10 @@ def parsed_options(spec: Mapping[str, Any]) -> Any:
             if " error: " in line or line.startswith("Did you")
         ]
         raise LocustOptionsError(" ".join(errors) or "; ".join(lines)) from None
+
+
+def worker_options() -> Any:
+    """A worker's ``parsed_options``, as ``locust --worker`` parses them (the master sends the scenario's own)."""
+    from locust.argument_parser import get_parser
+
+    return get_parser().parse_args(["--worker"])

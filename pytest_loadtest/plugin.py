@@ -256,15 +256,21 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         scenario = with_stages(scenario, item.config.stash[profile_key], _command_line(item.config))
         scenario = _guarded(item.config, scenario, marker.args, setting_source("host", layers))
         item.stash[scenario_key] = item.config.stash[reports_key].prepare(scenario)
-        unused_shape = unused_shape_message(item.nodeid, getattr(item, "module", None) or object(), scenario)
-        if unused_shape and not scenario.extra.get("stages"):
-            item.warn(LoadShapeWarning(unused_shape))
+        _warn_of_an_unused_shape(item, scenario)
     except LoadTestUsageError as exc:
         problem = str(exc)
     else:
         _start_fork_server(item.config)
         return
     pytest.fail(f"pytest-loadtest usage error: {problem}", pytrace=False)
+
+
+def _warn_of_an_unused_shape(item: pytest.Item, scenario: Scenario) -> None:
+    """A LoadTestShape in the test module that the marker does not name (and no profile's stages drive the run)."""
+    module = getattr(item, "module", None)
+    unused = unused_shape_message(item.nodeid, module, scenario) if module is not None else None
+    if unused and not scenario.extra.get("stages"):
+        item.warn(LoadShapeWarning(unused))
 
 
 def _test_module(item: pytest.Item) -> ModuleRef | None:

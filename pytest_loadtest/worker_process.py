@@ -203,17 +203,14 @@ def serve(
     import locust.runners
     from locust.env import Environment
 
-    from pytest_loadtest import client_guard, locust_run, sharing
+    from pytest_loadtest import client_guard, locust_options, locust_run, sharing
 
     locust_run.install_bucketing()
     client_guard.install(allowed_hosts)
     locust.runners.WORKER_REPORT_INTERVAL = REPORT_INTERVAL  # read by the worker's report loop on every round
-    from locust.argument_parser import get_parser
-
-    options = get_parser().parse_args(
-        ["--worker"]
-    )  # Locust's parser, as locust --worker: custom arguments too
-    environment = Environment(user_classes=list(user_classes), events=locust.events, parsed_options=options)
+    environment = Environment(
+        user_classes=list(user_classes), events=locust.events, parsed_options=locust_options.worker_options()
+    )
     counted = [0]
 
     def count(**kwargs: Any) -> None:
