@@ -59,9 +59,27 @@ def share(environment: Environment, runner: Runner, spec: Mapping[str, Any]) -> 
     return sharing
 
 
+class ReceivingWorkerRunner(WorkerRunner):
+    """Locust's worker runner, ready for the master's values and rate share before it connects: the master sends
+    them as soon as every worker is connected, which can be before ``create_worker_runner`` returns (the runner
+    reads messages while it waits for the master's ack), and Locust drops a message nobody registered for."""
+
+    def connect_to_master(self) -> None:
+        if SETUP_MESSAGE not in self.custom_messages:  # connect_to_master calls itself to retry
+            self.environment.runner = (
+                self  # as Environment.create_worker_runner does, before anything arrives
+            )
+            receive(self.environment, self)
+        super().connect_to_master()  # type: ignore[no-untyped-call]
+
+
+def create_worker_runner(environment: Environment, master_host: str, master_port: int) -> WorkerRunner:
+    """``environment.create_worker_runner``, with the master's values and rate received from its first message on."""
+    return ReceivingWorkerRunner(environment, master_host, master_port)
+
+
 def receive(environment: Environment, runner: WorkerRunner) -> None:
-    """On a worker: take the master's values and rate share before it spawns users. Register this right after the
-    worker runner is created, before anything yields to gevent (the master may send at once)."""
+    """On a worker: take the master's values and rate share before it spawns users."""
 
     def on_setup(environment: Environment, msg: Any, **kwargs: Any) -> None:
         shared_values.install(msg.data["values"])

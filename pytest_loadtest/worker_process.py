@@ -219,8 +219,7 @@ def serve(
     environment.events.request.add_listener(count)  # type: ignore[no-untyped-call]
     if quit_on_eof:
         _quit_on_eof(environment)
-    runner = environment.create_worker_runner(master_host, master_port)
-    sharing.receive(environment, runner)  # before anything yields: the master sends values and rate at once
+    runner = sharing.create_worker_runner(environment, master_host, master_port)
     # As locust --worker: init fires once the runner exists (listeners register their custom messages there).
     environment.events.init.fire(environment=environment, runner=runner, web_ui=None)  # type: ignore[no-untyped-call]
     report({"type": "connected", "client_id": runner.client_id, "pid": os.getpid()})
