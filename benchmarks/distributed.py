@@ -160,7 +160,7 @@ def plugin_run(name: str, workdir: Path, host: str, args: argparse.Namespace, wo
 
 
 def _percentile(histogram: dict[float, int], fraction: float) -> float:
-    from pytest_loadtest.result import histogram_percentile
+    from pytest_loadtest.measure.result import histogram_percentile
 
     return histogram_percentile(histogram, sum(histogram.values()), fraction)
 

@@ -38,7 +38,7 @@ SAMPLES = []
 
 
 def is_forkserver(process):
-    return "pytest_loadtest.forkserver_process" in " ".join(process.cmdline())
+    return "pytest_loadtest.runtime.forkserver_main" in " ".join(process.cmdline())
 
 
 def sample():

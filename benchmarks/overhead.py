@@ -223,7 +223,7 @@ def engine_phases(work: Path, host: str, on: set[int], report_dir: str | None) -
     until its users start, and from the end of the scenario until its result arrives (stopping, snapshot, the
     per-scenario Locust reports)."""
     sys.path.insert(0, str(ROOT))
-    from pytest_loadtest.engine_processes import ForkServer, engine_environment
+    from pytest_loadtest.engine.processes import ForkServer, engine_environment
     from pytest_loadtest.scenario import Scenario, UserClassRef
 
     scenario = Scenario("x", (UserClassRef("users", "Light", str(work / "users.py")),), 2, 2.0, 1.0, host)

@@ -28,8 +28,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import locust.stats
 
-from pytest_loadtest.locust_run import three_significant_digits
-from pytest_loadtest.result import histogram_percentile
+from pytest_loadtest.measure.result import histogram_percentile
+from pytest_loadtest.runtime.locust_run import three_significant_digits
 
 PERCENTILES = (0.5, 0.9, 0.95, 0.99, 0.999)
 LOCUST_DEFAULT = locust.stats.bucket_response_time

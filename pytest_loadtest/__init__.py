@@ -3,13 +3,20 @@
 The core works without pytest: build a ``Scenario``, ``run_scenario`` it, ``evaluate`` its thresholds.
 """
 
-from pytest_loadtest.engine import run_scenario
-from pytest_loadtest.engine_processes import ForkServer
+from pytest_loadtest.engine.processes import ForkServer
+from pytest_loadtest.engine.run import run_scenario
 from pytest_loadtest.errors import EngineError, LoadTestUsageError, ScenarioInterrupted
-from pytest_loadtest.result import EntryStats, ErrorCount, LoadResult, ProgressPoint, UserException
+from pytest_loadtest.measure.result import EntryStats, ErrorCount, LoadResult, ProgressPoint, UserException
+from pytest_loadtest.measure.thresholds import (
+    Status,
+    Threshold,
+    Verdict,
+    evaluate,
+    parse_thresholds,
+    render_table,
+)
 from pytest_loadtest.scenario import Scenario, UserClassRef
 from pytest_loadtest.shared_values import load_value, load_values
-from pytest_loadtest.thresholds import Status, Threshold, Verdict, evaluate, parse_thresholds, render_table
 
 __all__ = [
     "EngineError",

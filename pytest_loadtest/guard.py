@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 from pytest_loadtest.errors import LoadTestUsageError
 
 if TYPE_CHECKING:
-    from pytest_loadtest.result import ErrorCount
+    from pytest_loadtest.measure.result import ErrorCount
 
 ALLOWED_HOSTS_INI = "load_allowed_hosts"
 REFUSED = "refused by the pytest-loadtest host guard"

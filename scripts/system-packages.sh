@@ -32,4 +32,4 @@ if [ "$(uname -s)" != Linux ]; then
 fi
 
 require "chromium chromium-browser google-chrome" chromium \
-    "tests/test_reports_session.py checks the report page index.html in a real headless browser"
+    "tests/sessions/test_reports_session.py checks the report page index.html in a real headless browser"

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from pytest_loadtest.errors import LoadTestUsageError
-from pytest_loadtest.result import EntryStats
-from pytest_loadtest.thresholds import METRICS_HELP, format_value, measure, metric_kind
+from pytest_loadtest.measure.result import EntryStats
+from pytest_loadtest.measure.thresholds import METRICS_HELP, format_value, measure, metric_kind
 
 BASELINE_DIR = ".loadtest"
 SCHEMA_VERSION = 1

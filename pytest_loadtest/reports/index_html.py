@@ -11,8 +11,8 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
+from pytest_loadtest.measure.thresholds import Verdict
 from pytest_loadtest.reports.chart import history_chart
-from pytest_loadtest.thresholds import Verdict
 
 INDEX_NAME = "index.html"
 _ASSETS = files("pytest_loadtest.reports") / "assets"

@@ -17,7 +17,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from pytest_loadtest.result import LoadResult
+from pytest_loadtest.measure.result import LoadResult
 from pytest_loadtest.scenario import Scenario
 
 SCHEMA_VERSION = 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from pytest_loadtest.result import LoadResult
+from pytest_loadtest.measure.result import LoadResult
 
 PREFIX = "load."
 

@@ -70,7 +70,10 @@ def is_engine(process: psutil.Process, session_pid: int) -> bool:
     try:
         if process.pid == session_pid:
             return False
-        return process.ppid() != session_pid or "pytest_loadtest.forkserver_process" not in process.cmdline()
+        return (
+            process.ppid() != session_pid
+            or "pytest_loadtest.runtime.forkserver_main" not in process.cmdline()
+        )
     except psutil.Error:
         return False
 

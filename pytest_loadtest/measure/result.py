@@ -1,0 +1,386 @@
+"""The figures of one finished scenario: a plain, JSON-safe snapshot that holds no Locust object."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from pytest_loadtest.measure.saturation import GeneratorCpu
+from pytest_loadtest.measure.thresholds import Verdict
+
+TOTAL_NAME = "Aggregated"
+
+
+def histogram_percentile(histogram: Mapping[float, int], num_requests: int, fraction: float) -> float:
+    """The response time that ``fraction`` of the requests finished within (Locust's nearest-rank rule)."""
+    if num_requests <= 0 or not histogram:
+        return 0.0
+    rank = int(num_requests * fraction)
+    seen = 0
+    for response_time in sorted(histogram, reverse=True):
+        seen += histogram[response_time]
+        if num_requests - seen <= rank:
+            return float(response_time)
+    return 0.0
+
+
+def _fraction(q: float) -> float:
+    """Accept a percentile as a fraction (0.95) or as a percentage (95)."""
+    if isinstance(q, bool) or not isinstance(q, (int, float)) or not math.isfinite(q) or not 0 <= q <= 100:
+        raise ValueError(f"percentile must be a fraction in [0, 1] or a percentage in (1, 100], got {q!r}")
+    return q / 100.0 if q > 1 else float(q)
+
+
+@dataclass(frozen=True)
+class EntryStats:
+    """Figures of one request entry ("GET /health") or of the total, over the measured window."""
+
+    name: str
+    num_requests: int
+    num_failures: int
+    total_response_time: float
+    min_response_time: float
+    max_response_time: float
+    window: float
+    histogram: Mapping[float, int] = field(default_factory=dict)
+
+    @property
+    def fail_ratio(self) -> float:
+        return self.num_failures / self.num_requests if self.num_requests else 0.0
+
+    @property
+    def rps(self) -> float:
+        return self.num_requests / self.window if self.window > 0 else 0.0
+
+    @property
+    def avg(self) -> float:
+        timed = sum(self.histogram.values())
+        return self.total_response_time / timed if timed else 0.0
+
+    @property
+    def min(self) -> float:
+        return self.min_response_time
+
+    @property
+    def max(self) -> float:
+        return self.max_response_time
+
+    @property
+    def median(self) -> float:
+        return self.percentile(0.5)
+
+    def percentile(self, q: float) -> float:
+        """Response time (ms) at percentile ``q``: ``percentile(0.95)`` or ``percentile(95)``."""
+        return histogram_percentile(self.histogram, sum(self.histogram.values()), _fraction(q))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "num_requests": self.num_requests,
+            "num_failures": self.num_failures,
+            "fail_ratio": self.fail_ratio,
+            "rps": self.rps,
+            "avg": self.avg,
+            "min": self.min_response_time,
+            "max": self.max_response_time,
+            "p50": self.percentile(0.5),
+            "p90": self.percentile(0.9),
+            "p95": self.percentile(0.95),
+            "p99": self.percentile(0.99),
+            "total_response_time": self.total_response_time,
+            "window": self.window,
+            "histogram": [[rt, count] for rt, count in sorted(self.histogram.items())],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> EntryStats:
+        return cls(
+            name=data["name"],
+            num_requests=int(data["num_requests"]),
+            num_failures=int(data["num_failures"]),
+            total_response_time=float(data["total_response_time"]),
+            min_response_time=float(data["min"]),
+            max_response_time=float(data["max"]),
+            window=float(data["window"]),
+            histogram={float(rt): int(count) for rt, count in data["histogram"]},
+        )
+
+
+def merge_entries(name: str, entries: Iterable[EntryStats]) -> EntryStats:
+    """One entry that counts the requests of several (all methods of one request name)."""
+    items = list(entries)
+    histogram: Counter[float] = Counter()
+    for entry in items:
+        histogram.update(entry.histogram)
+    return EntryStats(
+        name=name,
+        num_requests=sum(entry.num_requests for entry in items),
+        num_failures=sum(entry.num_failures for entry in items),
+        total_response_time=sum(entry.total_response_time for entry in items),
+        min_response_time=min((entry.min_response_time for entry in items), default=0.0),
+        max_response_time=max((entry.max_response_time for entry in items), default=0.0),
+        window=max((entry.window for entry in items), default=0.0),
+        histogram=dict(histogram),
+    )
+
+
+@dataclass(frozen=True)
+class StageFigures:
+    """What one stage of a staged load shape measured (see profiles.py and stages.py)."""
+
+    number: int
+    users: int
+    start: float
+    """Seconds from the start of the run."""
+    end: float
+    total: EntryStats
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "number": self.number,
+            "users": self.users,
+            "start": self.start,
+            "end": self.end,
+            "total": self.total.to_dict(),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> StageFigures:
+        return cls(
+            int(data["number"]),
+            int(data["users"]),
+            float(data["start"]),
+            float(data["end"]),
+            EntryStats.from_dict(data["total"]),
+        )
+
+
+@dataclass(frozen=True)
+class ErrorCount:
+    """One distinct error (``method``, ``name``, ``error`` text) and how often it occurred."""
+
+    method: str
+    name: str
+    error: str
+    occurrences: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "method": self.method,
+            "name": self.name,
+            "error": self.error,
+            "occurrences": self.occurrences,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ErrorCount:
+        return cls(str(data["method"]), str(data["name"]), str(data["error"]), int(data["occurrences"]))
+
+
+@dataclass(frozen=True)
+class UserException:
+    """An exception raised by user code (``on_start``, a task) and how often it was raised."""
+
+    message: str
+    traceback: str
+    count: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"message": self.message, "traceback": self.traceback, "count": self.count}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> UserException:
+        return cls(str(data["message"]), str(data["traceback"]), int(data["count"]))
+
+
+@dataclass(frozen=True)
+class ProgressPoint:
+    """One sample of the run while it goes: what the live display shows and the report charts plot."""
+
+    elapsed: float
+    users: int
+    requests: int
+    failures: int
+    rps: float
+    p95: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "elapsed": self.elapsed,
+            "users": self.users,
+            "requests": self.requests,
+            "failures": self.failures,
+            "rps": self.rps,
+            "p95": self.p95,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ProgressPoint:
+        return cls(
+            elapsed=float(data["elapsed"]),
+            users=int(data["users"]),
+            requests=int(data["requests"]),
+            failures=int(data["failures"]),
+            rps=float(data["rps"]),
+            p95=float(data["p95"]),
+        )
+
+
+@dataclass(frozen=True)
+class WorkerShare:
+    """What one Locust worker contributed to a distributed run."""
+
+    id: str
+    """Locust's client id of the worker."""
+    index: int
+    users: int
+    """The most users the master saw running on it."""
+    received: int
+    """Requests the master merged from its reports."""
+    sent: int | None = None
+    """Requests the worker counted itself (local workers that ended normally; None otherwise)."""
+    pid: int | None = None
+    """Process id of a local worker; None for a remote one."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "index": self.index,
+            "users": self.users,
+            "received": self.received,
+            "sent": self.sent,
+            "pid": self.pid,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> WorkerShare:
+        return cls(
+            str(data["id"]),
+            int(data["index"]),
+            int(data["users"]),
+            int(data["received"]),
+            data.get("sent"),
+            data.get("pid"),
+        )
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """What one load scenario measured, plus the verdict of each threshold once they are judged."""
+
+    test_id: str
+    host: str | None
+    users: int
+    duration: float
+    elapsed: float
+    total: EntryStats
+    entries: Mapping[str, EntryStats]
+    errors: tuple[ErrorCount, ...] = ()
+    exceptions: tuple[UserException, ...] = ()
+    history: tuple[ProgressPoint, ...] = ()
+    unreachable: bool = False
+    interrupted: bool = False
+    thresholds: tuple[Verdict, ...] = ()
+    workers: tuple[WorkerShare, ...] = ()
+    """Each Locust worker's share of a distributed run (empty when the scenario ran in one process)."""
+    lost_workers: tuple[str, ...] = ()
+    """Workers lost mid-run (exited, missed their heartbeats), described; the run stopped early on the first."""
+    generator_cpu: GeneratorCpu | None = None
+    """CPU of the busiest load-generating process over the measured window (None when not sampled)."""
+    stages: tuple[StageFigures, ...] = ()
+    """Per-stage figures of a staged run (a profile with stages); empty for a flat run."""
+    iterations: int | None = None
+    """Open model (``rate=``): iterations started on schedule; None in the closed model."""
+    dropped_iterations: int | None = None
+    """Open model: iterations due when no user was free, so never started (see arrival.py)."""
+    stopped_by_user_code: bool = False
+    """User code quit the runner (``runner.quit()``) before the duration: ``elapsed`` is the time actually run."""
+    process_exit_code: int | None = None
+    """``environment.process_exit_code`` as user code left it (a ``quitting`` listener sets it to fail a run)."""
+    exit_code_on_error: int = 1
+    """Locust's ``--exit-code-on-error`` as the run's options set it (0: Locust tolerates failed requests)."""
+    listener_errors: tuple[str, ...] = ()
+    """Exceptions Locust caught in event listeners or greenlets and logged (plain ``locust`` exits 2 on them)."""
+
+    @property
+    def saturated(self) -> bool:
+        """True when the generator was CPU-bound: its figures measure itself, not the target (see saturation.py)."""
+        return self.generator_cpu is not None and self.generator_cpu.saturated
+
+    @property
+    def partial(self) -> bool:
+        """True when the scenario did not run its full course (interrupted or stopped early)."""
+        return self.interrupted or self.unreachable or bool(self.lost_workers)
+
+    @property
+    def passed(self) -> bool:
+        return all(verdict.passed for verdict in self.thresholds)
+
+    def find_entry(self, key: str) -> EntryStats | None:
+        """The entry a key names: "METHOD name" exactly, else every method of that request name, merged."""
+        if key in self.entries:
+            return self.entries[key]
+        same_name = [entry for name, entry in self.entries.items() if name.split(" ", 1)[-1] == key]
+        return merge_entries(key, same_name) if same_name else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "test_id": self.test_id,
+            "host": self.host,
+            "users": self.users,
+            "duration": self.duration,
+            "elapsed": self.elapsed,
+            "total": self.total.to_dict(),
+            "entries": {name: entry.to_dict() for name, entry in self.entries.items()},
+            "errors": [error.to_dict() for error in self.errors],
+            "exceptions": [exception.to_dict() for exception in self.exceptions],
+            "history": [point.to_dict() for point in self.history],
+            "unreachable": self.unreachable,
+            "interrupted": self.interrupted,
+            "partial": self.partial,
+            "thresholds": [verdict.to_dict() for verdict in self.thresholds],
+            "workers": [worker.to_dict() for worker in self.workers],
+            "lost_workers": list(self.lost_workers),
+            "saturated": self.saturated,
+            "generator_cpu": self.generator_cpu.to_dict() if self.generator_cpu else None,
+            "stages": [stage.to_dict() for stage in self.stages],
+            "iterations": self.iterations,
+            "dropped_iterations": self.dropped_iterations,
+            "stopped_by_user_code": self.stopped_by_user_code,
+            "process_exit_code": self.process_exit_code,
+            "exit_code_on_error": self.exit_code_on_error,
+            "listener_errors": list(self.listener_errors),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> LoadResult:
+        return cls(
+            test_id=str(data["test_id"]),
+            host=data.get("host"),
+            users=int(data["users"]),
+            duration=float(data["duration"]),
+            elapsed=float(data["elapsed"]),
+            total=EntryStats.from_dict(data["total"]),
+            entries={name: EntryStats.from_dict(entry) for name, entry in data["entries"].items()},
+            errors=tuple(ErrorCount.from_dict(error) for error in data.get("errors", ())),
+            exceptions=tuple(UserException.from_dict(exc) for exc in data.get("exceptions", ())),
+            history=tuple(ProgressPoint.from_dict(point) for point in data.get("history", ())),
+            unreachable=bool(data.get("unreachable", False)),
+            interrupted=bool(data.get("interrupted", False)),
+            thresholds=tuple(Verdict.from_dict(verdict) for verdict in data.get("thresholds", ())),
+            workers=tuple(WorkerShare.from_dict(worker) for worker in data.get("workers", ())),
+            lost_workers=tuple(str(worker) for worker in data.get("lost_workers", ())),
+            generator_cpu=GeneratorCpu.from_dict(data["generator_cpu"])
+            if data.get("generator_cpu")
+            else None,
+            stages=tuple(StageFigures.from_dict(stage) for stage in data.get("stages", ())),
+            iterations=data.get("iterations"),
+            dropped_iterations=data.get("dropped_iterations"),
+            stopped_by_user_code=bool(data.get("stopped_by_user_code", False)),
+            process_exit_code=data.get("process_exit_code"),
+            exit_code_on_error=int(data.get("exit_code_on_error", 1)),
+            listener_errors=tuple(str(error) for error in data.get("listener_errors", ())),
+        )

@@ -1,0 +1,322 @@
+"""One scenario run with Locust's own local runner, inside the engine process (gevent already patched).
+
+Everything here talks to Locust; what leaves this module is plain data: progress dicts while the run goes and,
+at the end, a ``LoadResult.to_dict()``-shaped snapshot.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import math
+import re
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Protocol
+
+import gevent
+import gevent.event
+import locust
+import locust.log
+import locust.stats
+from locust import User
+from locust.env import Environment
+from locust.runners import Runner
+from locust.stats import StatsEntry, calculate_response_time_percentile, diff_response_time_dicts
+
+from pytest_loadtest.measure.result import TOTAL_NAME
+from pytest_loadtest.runtime import body_task, listener_errors, locust_options, shapes
+
+Emit = Callable[[dict[str, Any]], None]
+UNREACHABLE_AFTER = 1.0
+"""Seconds of nothing but connection errors after which the target counts as unreachable."""
+FINAL_SAMPLE_AFTER = 0.25
+"""Seconds of the run after the last progress point that earn a final point of their own when the run ends."""
+
+_CONNECTION_ERROR = re.compile(
+    r"ConnectionRefused|Connection refused|NewConnectionError|Failed to establish a new connection|"
+    r"NameResolution|gaierror|Name or service not known|nodename nor servname|Temporary failure in name resolution|"
+    r"No route to host|Network is unreachable|ConnectTimeout|Cannot assign requested address|Errno 111|Errno -2",
+    re.IGNORECASE,
+)
+
+
+class UserClassImportError(Exception):
+    """A User class named by the scenario could not be imported in the engine process."""
+
+
+def three_significant_digits(response_time: float) -> float:
+    """Locust's response-time bucketing, made finer: 3 significant digits keep percentiles within 0.5%."""
+    if response_time <= 0:
+        return 0
+    return round(response_time, 2 - math.floor(math.log10(response_time)))
+
+
+def install_bucketing() -> None:
+    """Replace Locust's ~2-significant-digit bucketing (documented as replaceable) with a finer one."""
+    locust.stats.bucket_response_time = three_significant_digits  # type: ignore[assignment]  # floats, not ints
+
+
+def import_module(module_name: str, path: str | None) -> Any:
+    """Import a module by name, falling back to its file when it is not importable by name."""
+    try:
+        return sys.modules.get(module_name) or importlib.import_module(module_name)
+    except ImportError as by_name:
+        if not path:
+            raise UserClassImportError(f"cannot import module {module_name!r}: {by_name}") from by_name
+        return _import_from_file(module_name, path)
+
+
+def import_test_module(spec: Mapping[str, Any]) -> None:
+    """Import the test module itself, as ``locust -f test_module.py`` would: its event listeners, its module-level
+    set-up and everything it imports (not only the modules its User classes live in)."""
+    test_module = spec.get("test_module")
+    if test_module:
+        import_module(test_module["module"], test_module.get("path"))
+
+
+def load_user_class(ref: Mapping[str, Any]) -> type[User]:
+    """Import a User class by module name, falling back to its file when the module is not importable by name."""
+    module_name, qualname, path = ref["module"], ref["qualname"], ref.get("path")
+    module = import_module(module_name, path)
+    obj: Any = module
+    for part in qualname.split("."):
+        obj = getattr(obj, part, None)
+        if obj is None:
+            raise UserClassImportError(f"module {module_name!r} has no attribute {qualname!r}")
+    if ref.get("body"):  # a test function run as the task
+        return body_task.user_class(obj, ref["body"])
+    return obj  # type: ignore[no-any-return]
+
+
+def _import_from_file(module_name: str, path: str) -> Any:
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:
+        raise UserClassImportError(f"cannot import {module_name!r} from {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+class RunnerMode(Protocol):
+    """How a LocustRun gets its runner and ends it: ``LocalMode`` here, a master with workers in distributed.py."""
+
+    def create_runner(self, environment: Environment, abort: Callable[[], None]) -> Runner:
+        """The runner of ``environment``, ready to start users; ``abort()`` ends the run early, keeping its figures."""
+        ...
+
+    def stop_runner(self, runner: Runner, timeout: float) -> None:
+        """Stop the users and end the runner within about ``timeout`` seconds."""
+        ...
+
+    def figures(self) -> dict[str, Any]:
+        """Fields this mode adds to the result snapshot."""
+        ...
+
+
+class LocalMode:
+    """Locust's local runner: every user in this process."""
+
+    def create_runner(self, environment: Environment, abort: Callable[[], None]) -> Runner:
+        return environment.create_local_runner()
+
+    def stop_runner(self, runner: Runner, timeout: float) -> None:
+        with gevent.Timeout(timeout, False):  # type: ignore[arg-type]  # False: end the block quietly
+            runner.quit()
+            runner.greenlet.join()
+
+    def figures(self) -> dict[str, Any]:
+        return {}
+
+
+class LocustRun:
+    """Run one scenario: start users, reset stats after the warm-up, stop after the duration or on request."""
+
+    def __init__(
+        self,
+        spec: Mapping[str, Any],
+        user_classes: Sequence[type[User]],
+        emit: Emit,
+        mode: RunnerMode | None = None,
+    ) -> None:
+        self.spec = spec
+        self.emit = emit
+        self.mode = mode or LocalMode()
+        listener_errors.install()
+        options = locust_options.parsed_options(
+            spec
+        )  # Locust's own parser: init_command_line_parser fires here
+        self.environment = Environment(
+            user_classes=list(user_classes),
+            host=spec["host"],
+            events=locust.events,
+            shape_class=shapes.shape_for(spec, load_user_class(spec["shape"]) if spec.get("shape") else None),  # type: ignore[arg-type]
+            parsed_options=options,
+            tags=options.tags,
+            exclude_tags=options.exclude_tags,
+        )
+        self.runner: Runner = self.mode.create_runner(
+            self.environment, lambda: self.request_stop(interrupted=False)
+        )
+        self._done = gevent.event.Event()
+        self._stopped_by_user_code = False
+        self._interrupted = False
+        self._unreachable = False
+        self._measure_start = 0.0
+        self._stats_reset = False
+        self._history: list[dict[str, Any]] = []
+        self._last_sample: tuple[dict[int, int], int, float] | None = None  # Locust types buckets as int
+
+    def request_stop(self, interrupted: bool = True) -> None:
+        """Stop the run early (Ctrl-C, SIGTERM, the parent asking); the figures so far are kept."""
+        self._interrupted = self._interrupted or interrupted
+        self._done.set()
+
+    def run(self) -> dict[str, Any]:
+        spec = self.spec
+        events = self.environment.events
+        events.init.fire(environment=self.environment, runner=self.runner, web_ui=None)  # type: ignore[no-untyped-call]
+        gevent.get_hub().loop.update_now()  # the loop's clock is stale after the imports: timers would fire early
+        started = time.monotonic()
+        self._measure_start = started
+        self.emit({"type": "started"})  # the parent's deadline now becomes duration + stop timeout
+        # A master's start() blocks while it dispatches users at the spawn rate: start them beside the clock, so a
+        # run that ends during the ramp-up ends on time (the starter is killed with the timers).
+        starting = gevent.spawn(shapes.start_users, self.runner, self.environment, spec)
+        gevent.sleep(0)  # start() clears the stats before it first yields: let it, before anything reads them
+        timers: list[gevent.Greenlet[Any, Any]] = [
+            starting,
+            gevent.spawn_later(spec["duration"], self._done.set),
+            gevent.spawn(self._tick, started),
+            gevent.spawn(self._watch_runner),
+        ]
+        if spec["warmup"] > 0:
+            timers.append(gevent.spawn_later(spec["warmup"], self._end_warmup))
+        self._done.wait()
+        stopped = time.monotonic()
+        stages = starting.value  # a profile's stage recorder (start_shape returns at once), else None
+        gevent.killall(timers, block=True)
+        last_at = self._last_sample[2] if self._last_sample else started
+        if not self._unreachable and stopped - last_at >= FINAL_SAMPLE_AFTER:
+            self._sample(started, stopped)  # the run's last part, shorter than a progress interval
+        self._stop_runner()
+        events.quitting.fire(environment=self.environment, reverse=True)  # type: ignore[no-untyped-call]  # as locust's shutdown()
+        events.quit.fire(exit_code=self._exit_code())  # type: ignore[no-untyped-call]
+        return {
+            **self._snapshot(stopped - self._measure_start),
+            **({"stages": stages.figures()} if stages else {}),
+            "stopped_by_user_code": self._stopped_by_user_code,
+            "process_exit_code": self.environment.process_exit_code,
+            "exit_code_on_error": int(getattr(self.environment.parsed_options, "exit_code_on_error", 1)),
+            "listener_errors": list(listener_errors.recorded),
+        }
+
+    def _watch_runner(self) -> None:
+        """User code that quits the runner (``runner.quit()``, Locust's stop-on-threshold pattern) ends the run."""
+        self.runner.greenlet.join()
+        if not self._done.is_set():
+            self._stopped_by_user_code = True
+            self._done.set()
+
+    def _exit_code(self) -> int:
+        """The exit code plain ``locust`` would end with (its ``shutdown()``): the one user code set, else 1 for
+        failed requests or exceptions, else 2 for an exception in a listener or greenlet, else 0."""
+        if self.environment.process_exit_code is not None:
+            return int(self.environment.process_exit_code)
+        if self.environment.stats.errors or self.runner.exceptions:
+            return int(getattr(self.environment.parsed_options, "exit_code_on_error", 1))
+        return 2 if locust.log.unhandled_greenlet_exception else 0
+
+    def _end_warmup(self) -> None:
+        self.environment.events.reset_stats.fire()  # type: ignore[no-untyped-call]  # as Locust's web UI does, so listeners reset their own counts
+        self.environment.stats.reset_all()
+        self._stats_reset = True
+        self._measure_start = time.monotonic()
+
+    def _stop_runner(self) -> None:
+        self.mode.stop_runner(self.runner, self.spec["stop_timeout"] + 1.0)
+
+    def _tick(self, started: float) -> None:
+        interval = float(self.spec.get("progress_interval", 1.0))
+        while True:
+            gevent.sleep(interval)
+            now = time.monotonic()
+            self._sample(started, now)
+            if now - started >= UNREACHABLE_AFTER and self._target_unreachable():
+                self._unreachable = True
+                self._done.set()
+                return
+
+    def _sample(self, started: float, now: float) -> None:
+        """One progress point: what the display shows and the charts plot, for the interval since the last."""
+        last_times, last_requests, last_at = self._last_sample or ({}, 0, started)
+        if self._stats_reset:  # the warm-up ended since the last sample: count from zero again
+            last_times, last_requests, self._stats_reset = {}, 0, False
+        total = self.environment.stats.total  # start() replaces it when it clears the stats
+        recent = diff_response_time_dicts(dict(total.response_times), last_times)
+        point = {
+            "type": "progress",
+            "elapsed": now - started,
+            "users": self.runner.user_count,
+            "requests": total.num_requests,
+            "failures": total.num_failures,
+            "rps": (total.num_requests - last_requests) / max(now - last_at, 1e-9),
+            "p95": float(calculate_response_time_percentile(recent, sum(recent.values()), 0.95)),
+        }
+        self._history.append(point)
+        self.emit(point)
+        self._last_sample = (dict(total.response_times), total.num_requests, now)
+
+    def _target_unreachable(self) -> bool:
+        stats = self.environment.stats
+        if stats.total.num_requests == 0 or stats.total.num_failures < stats.total.num_requests:
+            return False
+        return all(_CONNECTION_ERROR.search(str(error.error)) for error in stats.errors.values())
+
+    def _snapshot(self, window: float) -> dict[str, Any]:
+        stats = self.environment.stats
+        entries = {
+            f"{entry.method} {entry.name}": _entry_dict(f"{entry.method} {entry.name}", entry, window)
+            for entry in stats.entries.values()
+        }
+        return {
+            "test_id": self.spec["test_id"],
+            "host": self.environment.host or _class_host(self.environment.user_classes),
+            "users": self.spec["users"],
+            "duration": self.spec["duration"],
+            "elapsed": window,
+            "total": _entry_dict(TOTAL_NAME, stats.total, window),
+            "entries": entries,
+            "errors": [
+                {"method": e.method, "name": e.name, "error": str(e.error), "occurrences": e.occurrences}
+                for e in stats.errors.values()
+            ],
+            "exceptions": [
+                {"message": row["msg"], "traceback": row["traceback"], "count": row["count"]}
+                for row in self.runner.exceptions.values()
+            ],
+            "history": [{k: v for k, v in point.items() if k != "type"} for point in self._history],
+            "unreachable": self._unreachable,
+            "interrupted": self._interrupted,
+            **self.mode.figures(),
+        }
+
+
+def _class_host(user_classes: Sequence[type[User]]) -> str | None:
+    hosts = [getattr(cls, "host", None) for cls in user_classes]
+    return next((host for host in hosts if host), None)
+
+
+def _entry_dict(name: str, entry: StatsEntry, window: float) -> dict[str, Any]:
+    return {
+        "name": name,
+        "num_requests": entry.num_requests,
+        "num_failures": entry.num_failures,
+        "total_response_time": float(entry.total_response_time),
+        "min": float(entry.min_response_time or 0.0),
+        "max": float(entry.max_response_time),
+        "window": window,
+        "histogram": [[float(rt), count] for rt, count in sorted(entry.response_times.items())],
+    }

@@ -1,0 +1,386 @@
+"""A Scenario resolved from its layers: command line > profile > marker > environment > ini > built-in default.
+
+Each value is parsed where it is given, so that an error names the test, the setting and where the value came from.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from pytest_loadtest.errors import LoadTestUsageError, shown
+from pytest_loadtest.measure.evidence import DEFAULT_MIN_SAMPLES
+from pytest_loadtest.measure.saturation import parse_flag
+from pytest_loadtest.measure.thresholds import parse_thresholds, with_failure_tolerance
+from pytest_loadtest.scenario import DEFAULT_STOP_TIMEOUT, ModuleRef, Scenario, UserClassRef
+from pytest_loadtest.settings.distribution import DISTRIBUTION_PARSERS, resolve_distribution
+from pytest_loadtest.settings.durations import as_float, parse_duration
+from pytest_loadtest.settings.rate import parse_rate
+
+DEFAULT_USERS = 1
+DEFAULT_DURATION = 10.0
+MARKER_KEYWORDS = frozenset(
+    {
+        "users",
+        "spawn_rate",
+        "duration",
+        "host",
+        "thresholds",
+        "warmup",
+        "workers",
+        "min_samples",
+        "allow_saturation",
+        "max_fail_ratio",
+        "tags",
+        "exclude_tags",
+    }
+    | {"rate", "values", "options", "shape"}
+)
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One source of settings, e.g. the command line; ``spell`` gives a setting's name as written there."""
+
+    source: str
+    values: Mapping[str, object]
+    spell: Callable[[str], str]
+
+    def get(self, name: str) -> object:
+        value = self.values.get(name)
+        return None if value is None or value == "" else value
+
+
+def command_line_layer(values: Mapping[str, object]) -> Layer:
+    return Layer("the command line", values, lambda name: "--load-" + name.replace("_", "-"))
+
+
+def marker_layer(test_id: str, kwargs: Mapping[str, object]) -> Layer:
+    return Layer(f"the load marker of {test_id}", kwargs, lambda name: name)
+
+
+def environment_layer(environ: Mapping[str, str]) -> Layer:
+    return Layer(
+        "the environment",
+        {name: environ.get("LOAD_" + name.upper()) for name in _PARSERS},
+        lambda n: "LOAD_" + n.upper(),
+    )
+
+
+def ini_layer(values: Mapping[str, object]) -> Layer:
+    return Layer("the ini file", values, lambda name: "load_" + name)
+
+
+def _parse_users(value: object) -> int:
+    number = _parse_number(value)
+    if not float(number).is_integer() or number < 1:
+        raise ValueError("must be a whole number >= 1")
+    return int(number)
+
+
+def _parse_spawn_rate(value: object) -> float:
+    number = _parse_number(value)
+    if number <= 0:
+        raise ValueError("must be a number > 0 (users started per second)")
+    return number
+
+
+def _parse_positive_duration(value: object) -> float:
+    seconds = parse_duration(value)
+    if seconds <= 0:
+        raise ValueError("must be more than 0 seconds")
+    return seconds
+
+
+def _parse_min_samples(value: object) -> float:
+    number = _parse_number(value)
+    if number < 0:
+        raise ValueError("must be a number >= 0 (0 judges every threshold on whatever samples it has)")
+    return number
+
+
+def _parse_host(value: object) -> str:
+    if not isinstance(value, str):
+        raise ValueError("must be a base URL such as 'http://127.0.0.1:8000'")
+    host = value.strip()
+    parts = urlsplit(host)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(
+            "must be a base URL with http:// or https:// and a host, such as 'http://127.0.0.1:8000'"
+        )
+    if parts.query or parts.fragment or host.endswith(("?", "#")):
+        raise ValueError(
+            "must be a base URL without a query string or #fragment: Locust puts each request's path after the "
+            "host as it is, so they would end up in the middle of every URL"
+        )
+    return host  # exactly as given, trailing "/" included: Locust joins a request's path to it as it is
+
+
+def _parse_ratio(value: object) -> float:
+    """A failure ratio: ``"1%"``, ``"0.5 %"`` or a fraction (``0.01``), from 0 to 100%."""
+    if isinstance(value, str) and value.strip().endswith("%"):
+        ratio = _parse_number(value.strip()[:-1]) / 100.0
+    else:
+        ratio = _parse_number(value)
+    if not 0.0 <= ratio <= 1.0:
+        raise ValueError("must be a ratio from 0% to 100%, such as 1% or 0.01")
+    return ratio
+
+
+def _parse_tags(value: object) -> tuple[str, ...]:
+    """Tags as a list (``["checkout", "browse"]``) or one string separated by commas or spaces."""
+    if isinstance(value, str):
+        parts = value.replace(",", " ").split()
+    elif isinstance(value, (list, tuple)) and all(isinstance(part, str) for part in value):
+        parts = [part.strip() for part in value]
+    else:
+        raise ValueError("must be a list of tag names or one string of them separated by commas")
+    if not parts or not all(parts):
+        raise ValueError("must name at least one tag (leave the setting out to run every task)")
+    return tuple(parts)
+
+
+def parse_locust_options(test_id: str, source: str, options: object) -> dict[str, Any]:
+    """Custom Locust arguments: a mapping of argument name (``my_argument`` or ``my-argument``) to a string, number,
+    boolean (a flag) or list of them."""
+    if not isinstance(options, Mapping):
+        raise LoadTestUsageError(
+            f"{test_id}: options={shown(options)} from {source}: must be a dict of Locust argument names to values, "
+            'e.g. options={"my_argument": "x"}'
+        )
+    allowed = (str, int, float, bool)
+    for name, value in options.items():
+        values = value if isinstance(value, (list, tuple)) else [value]
+        if (
+            not isinstance(name, str)
+            or not name.strip("-")
+            or not all(isinstance(v, allowed) for v in values)
+        ):
+            raise LoadTestUsageError(
+                f"{test_id}: option {shown(name)}={shown(value)} from {source}: names are strings and values "
+                "strings, numbers, booleans (a flag) or lists of them"
+            )
+    return {name.lstrip("-").replace("-", "_"): value for name, value in options.items()}
+
+
+def _parse_number(value: object) -> float:
+    if isinstance(value, bool):
+        raise ValueError("must be a number")
+    if isinstance(value, (int, float)):
+        number = as_float(value)
+    elif isinstance(value, str):
+        try:
+            number = float(value.strip())
+        except ValueError:
+            raise ValueError("must be a number") from None
+    else:
+        raise ValueError(f"must be a number, got {type(value).__name__}")
+    if not math.isfinite(number):
+        raise ValueError("must be a finite number")
+    return number
+
+
+_PARSERS: dict[str, Callable[[object], Any]] = {
+    "users": _parse_users,
+    "spawn_rate": _parse_spawn_rate,
+    "duration": _parse_positive_duration,
+    "host": _parse_host,
+    "warmup": parse_duration,
+    "stop_timeout": parse_duration,
+    "min_samples": _parse_min_samples,
+    "allow_saturation": parse_flag,
+    "max_fail_ratio": _parse_ratio,
+    "tags": _parse_tags,
+    "exclude_tags": _parse_tags,
+    **DISTRIBUTION_PARSERS,
+}
+
+
+def setting_source(name: str, layers: Sequence[Layer]) -> str | None:
+    """Where a setting's value comes from: the source of the first layer that sets it."""
+    return next((layer.source for layer in layers if layer.get(name) is not None), None)
+
+
+def resolve_setting(name: str, layers: Sequence[Layer], test_id: str) -> Any:
+    """The value of one setting from the first layer that sets it, parsed; None when no layer does."""
+    for layer in layers:
+        raw = layer.get(name)
+        if raw is None:
+            continue
+        try:
+            return _PARSERS[name](raw)
+        except ValueError as exc:
+            raise LoadTestUsageError(
+                f"{test_id}: {layer.spell(name)}={shown(raw)} from {layer.source}: {exc}"
+            ) from None
+    return None
+
+
+def check_user_classes(test_id: str, classes: Sequence[object]) -> tuple[UserClassRef, ...]:
+    """Validate the marker's positional arguments: Locust User classes defined at module level."""
+    from locust import User
+
+    if not classes:
+        raise LoadTestUsageError(
+            f"{test_id}: the load marker needs at least one Locust User class, e.g. @pytest.mark.load(MyUser, users=10)"
+        )
+    refs = []
+    for position, candidate in enumerate(classes, start=1):
+        if not (isinstance(candidate, type) and issubclass(candidate, User)):
+            raise LoadTestUsageError(
+                f"{test_id}: load marker argument {position} ({shown(candidate)}) is not a Locust User class"
+            )
+        if candidate.__dict__.get("abstract", False):
+            raise LoadTestUsageError(
+                f"{test_id}: load marker argument {position} ({candidate.__qualname__}) is abstract; "
+                "subclass it and give it tasks"
+            )
+        if "<locals>" in candidate.__qualname__:
+            raise LoadTestUsageError(
+                f"{test_id}: User class {candidate.__qualname__} is defined inside a function; the engine process "
+                "imports User classes by module path, so define it at module level"
+            )
+        refs.append(UserClassRef.of(candidate))
+    return tuple(refs)
+
+
+def split_shape(
+    test_id: str, classes: Sequence[object], shape: object
+) -> tuple[Sequence[object], UserClassRef | None]:
+    """The marker's User classes, and its load shape: ``shape=`` or a ``LoadTestShape`` among the positional
+    classes (at most one, defined at module level, as Locust finds it in a locustfile)."""
+    from locust import LoadTestShape
+
+    def is_shape(candidate: object) -> bool:
+        return isinstance(candidate, type) and issubclass(candidate, LoadTestShape)
+
+    shapes = [candidate for candidate in classes if is_shape(candidate)] + (
+        [shape] if shape is not None else []
+    )
+    if len(shapes) > 1:
+        raise LoadTestUsageError(f"{test_id}: the load marker names {len(shapes)} load shapes; a run has one")
+    if shapes and not is_shape(shapes[0]):
+        raise LoadTestUsageError(f"{test_id}: shape={shown(shapes[0])} is not a Locust LoadTestShape class")
+    if shapes and "<locals>" in shapes[0].__qualname__:  # type: ignore[attr-defined]
+        raise LoadTestUsageError(
+            f"{test_id}: load shape {shapes[0].__qualname__} is defined inside a function; define it at module level"  # type: ignore[attr-defined]
+        )
+    users = [candidate for candidate in classes if not is_shape(candidate)]
+    return users, UserClassRef.of(shapes[0]) if shapes else None  # type: ignore[arg-type]
+
+
+def unused_shape_message(test_id: str, module: object, scenario: Scenario) -> str | None:
+    """What to say when the test module defines a ``LoadTestShape`` that plain ``locust -f`` would use but the
+    marker names none (the run then holds ``users`` for ``duration``); None when that is not the case."""
+    from locust import LoadTestShape
+
+    if scenario.shape is not None:
+        return None
+    names = sorted(
+        name
+        for name, value in vars(module).items()
+        if isinstance(value, type)
+        and issubclass(value, LoadTestShape)
+        and value is not LoadTestShape
+        and not value.__dict__.get("abstract", False)
+        and value.__module__ == getattr(module, "__name__", None)
+    )
+    if not names:
+        return None
+    return (
+        f"{test_id}: the test module defines the load shape {', '.join(names)}, which `locust -f` would use, but the "
+        f"load marker names none, so this run holds {scenario.users} users for {scenario.duration:g}s; name it to "
+        f"use it: @pytest.mark.load(..., shape={names[0]})"
+    )
+
+
+def _check_classes_have_host(test_id: str, user_classes: Sequence[object]) -> None:
+    from locust import FastHttpUser, HttpUser
+
+    for user_class in user_classes:
+        if issubclass(user_class, (HttpUser, FastHttpUser)) and not getattr(user_class, "host", None):  # type: ignore[arg-type]
+            raise LoadTestUsageError(
+                f"{test_id}: no host for {user_class.__qualname__}: pass --load-host, host= in the load marker, "  # type: ignore[attr-defined]
+                "LOAD_HOST in the environment or .env.load-testing, load_host in the ini file, or a host attribute"
+            )
+
+
+def check_marker_keywords(
+    test_id: str, kwargs: Mapping[str, object], known: frozenset[str] = MARKER_KEYWORDS
+) -> None:
+    unknown = sorted(set(kwargs) - known)
+    if unknown:
+        raise LoadTestUsageError(
+            f"{test_id}: unknown load marker argument(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
+        )
+
+
+def resolve_scenario(
+    test_id: str,
+    user_classes: Sequence[object],
+    marker_kwargs: Mapping[str, object],
+    layers: Sequence[Layer],
+    default_host: str | None = None,
+    body: UserClassRef | None = None,
+    test_module: ModuleRef | None = None,
+    command_line_options: Mapping[str, str | bool] | None = None,
+) -> Scenario:
+    """Build a validated Scenario; ``layers`` are in precedence order and include the marker's own layer;
+    ``body`` is the test function run as the task when the marker names no User class (see plugin/body.py);
+    ``command_line_options`` (``--load-option``) win over the marker's ``options=``."""
+    check_marker_keywords(test_id, marker_kwargs)
+    user_classes, shape = split_shape(test_id, user_classes, marker_kwargs.get("shape"))
+    refs = (body,) if body else check_user_classes(test_id, user_classes)
+    users = resolve_setting("users", layers, test_id) or DEFAULT_USERS
+    duration = resolve_setting("duration", layers, test_id) or DEFAULT_DURATION
+    warmup = resolve_setting("warmup", layers, test_id) or 0.0
+    if warmup >= duration:
+        raise LoadTestUsageError(
+            f"{test_id}: warmup ({warmup:g}s) must be shorter than the duration ({duration:g}s): "
+            "the warm-up is the first part of the run"
+        )
+    thresholds = with_failure_tolerance(
+        parse_thresholds(marker_kwargs.get("thresholds"), test_id),
+        _resolved_or(resolve_setting("max_fail_ratio", layers, test_id), 0.0),
+    )
+    rate = parse_rate(test_id, marker_kwargs.get("rate"))
+    if rate is None and any(threshold.metric == "dropped_iterations" for threshold in thresholds):
+        raise LoadTestUsageError(
+            f"{test_id}: threshold dropped_iterations needs the open model: give rate= (iterations started per "
+            "second) in the load marker"
+        )
+    stop_timeout = resolve_setting("stop_timeout", layers, test_id)
+    host = resolve_setting("host", layers, test_id) or default_host
+    if host is None:
+        _check_classes_have_host(test_id, user_classes)
+    return Scenario(
+        test_id=test_id,
+        user_classes=refs,
+        users=users,
+        spawn_rate=resolve_setting("spawn_rate", layers, test_id) or float(users),
+        duration=duration,
+        host=host,
+        thresholds=thresholds,
+        warmup=warmup,
+        stop_timeout=DEFAULT_STOP_TIMEOUT if stop_timeout is None else stop_timeout,
+        distribution=resolve_distribution(lambda name: resolve_setting(name, layers, test_id)),
+        min_samples=_resolved_or(resolve_setting("min_samples", layers, test_id), DEFAULT_MIN_SAMPLES),
+        allow_saturation=_resolved_or(resolve_setting("allow_saturation", layers, test_id), False),
+        rate=rate,
+        test_module=test_module,
+        tags=resolve_setting("tags", layers, test_id) or (),
+        exclude_tags=resolve_setting("exclude_tags", layers, test_id) or (),
+        shape=shape,
+        options={
+            **parse_locust_options(test_id, "the load marker", marker_kwargs.get("options") or {}),
+            **parse_locust_options(test_id, "--load-option", command_line_options or {}),
+        },
+    )
+
+
+def _resolved_or(value: Any, default: Any) -> Any:
+    """A resolved setting, or its default when no layer set it (0 and False are settings, not gaps)."""
+    return default if value is None else value

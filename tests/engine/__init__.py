@@ -1,0 +1,1 @@
+"""The engine from plain Python, as a script uses it: real Locust runs, no pytest session."""

@@ -1,0 +1,1 @@
+"""Judgement without pytest sessions or Locust runs: thresholds, evidence, saturation, gates."""

@@ -1,0 +1,1 @@
+"""The repository itself: its docs, its wheel, its benchmarks."""

@@ -1,0 +1,183 @@
+"""The docs match the code: the quickstart's runnable blocks run, and every option, ini key, environment variable and
+error message that docs/*.md, README.md and CHANGELOG.md name exists (so later additions are checked too).
+
+A shell block is runnable when the line before its fence is ``<!-- runnable -->``; it runs with bash (``-e -o
+pipefail``) from the repository root with ``.venv/bin`` (this interpreter's directory) first on PATH, in its own
+process group, which is killed afterwards so that nothing a block started survives it.
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import os
+import re
+import signal
+import subprocess
+import sys
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+DOCS = sorted((ROOT / "docs").glob("*.md"))
+QUICKSTART = ROOT / "docs" / "LOAD_TESTING_QUICKSTART.md"
+OPS_GUIDE = ROOT / "docs" / "LOAD_TESTING_OPS_GUIDE.md"
+BLOCK_TIMEOUT = 60.0
+RUNNABLE = re.compile(r"^<!-- runnable -->\n```bash\n(.*?)^```$", re.MULTILINE | re.DOTALL)
+NOT_INI_KEYS = frozenset({"load_result", "load_test_reports", "load_value", "load_values"})
+"""``load_*`` names the docs use that are not ini keys: the fixture, the default report directory, the accessors."""
+
+
+def runnable_blocks() -> list[str]:
+    return RUNNABLE.findall(QUICKSTART.read_text(encoding="utf-8"))
+
+
+def documents() -> dict[str, str]:
+    return {
+        path.name: path.read_text(encoding="utf-8")
+        for path in [*DOCS, ROOT / "README.md", ROOT / "CHANGELOG.md"]
+    }
+
+
+@cache
+def pytest_help() -> str:
+    finished = subprocess.run(
+        [sys.executable, "-m", "pytest", "--help"], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert finished.returncode == 0, finished.stderr
+    return finished.stdout
+
+
+def named(pattern: str) -> dict[str, list[str]]:
+    """Every match of ``pattern`` in the docs and README, with the documents naming it."""
+    found: dict[str, list[str]] = {}
+    for name, text in documents().items():
+        for match in sorted(set(re.findall(pattern, text))):
+            found.setdefault(match, []).append(name)
+    return found
+
+
+def test_the_quickstart_has_runnable_blocks() -> None:
+    assert len(runnable_blocks()) >= 2
+
+
+@pytest.mark.parametrize("number", range(len(runnable_blocks())), ids=lambda n: f"block{n + 1}")
+@pytest.mark.slow
+def test_quickstart_block_runs(number: int, tmp_path: Path) -> None:
+    block = runnable_blocks()[number]
+    environment = {
+        **os.environ,
+        "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
+        "VIRTUAL_ENV": str(Path(sys.executable).parent.parent),
+        "TMPDIR": str(tmp_path),  # what the block writes with mktemp goes away with the test
+    }
+    process = subprocess.Popen(
+        ["bash", "-e", "-o", "pipefail", "-c", block],
+        cwd=ROOT,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        output, _ = process.communicate(timeout=BLOCK_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        output = ""
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)  # the block's servers and anything else it left running
+        process.wait()
+    assert process.returncode == 0, (
+        f"quickstart block {number + 1} failed ({process.returncode}):\n{block}\n{output}"
+    )
+
+
+def test_every_option_the_docs_name_exists() -> None:
+    options = set(re.findall(r"--load-[a-z-]*[a-z]", pytest_help()))
+    missing = {
+        option: where for option, where in named(r"--load-[a-z-]*[a-z]").items() if option not in options
+    }
+    assert not missing, f"options named in the docs that pytest --help does not list: {missing}"
+
+
+def test_every_ini_key_the_docs_name_exists() -> None:
+    keys = set(re.findall(r"^\s+(load_[a-z_]+) \(", pytest_help(), re.MULTILINE))
+    missing = {
+        key: where
+        for key, where in named(r"\bload_[a-z_]*[a-z]\b").items()
+        if key not in keys and key not in NOT_INI_KEYS
+    }
+    assert not missing, f"ini keys named in the docs that pytest --help does not list: {missing}"
+
+
+def test_every_environment_variable_the_docs_name_is_a_setting() -> None:
+    keys = set(re.findall(r"^\s+(load_[a-z_]+) \(", pytest_help(), re.MULTILINE))
+    # every setting's LOAD_* variable; warmup has none in the ini file but one in the environment
+    settings = {"LOAD_" + key.removeprefix("load_").upper() for key in keys} | {"LOAD_WARMUP"}
+    # and the variables the plugin (LOAD_SECRET_KEYS) and the Platform API suite (its thresholds, seed) read
+    settings |= {name for name in read_variables() if name.startswith("LOAD_")}
+    unknown = {
+        name: where for name, where in named(r"\bLOAD_[A-Z_]*[A-Z]\b(?!\.md)").items() if name not in settings
+    }
+    assert not unknown, f"LOAD_* variables named in the docs that are no setting: {unknown}"
+
+
+def read_variables() -> set[str]:
+    """LOAD_* names in the code and in the committed env file (which the suite's settings read)."""
+    sources = [*(ROOT / "pytest_loadtest").rglob("*.py"), *(ROOT / "loadtests").rglob("*.py")]
+    text = "\n".join(path.read_text(encoding="utf-8") for path in [*sources, ROOT / ".env.load-testing"])
+    return set(re.findall(r"\bLOAD_[A-Z_]*[A-Z]\b", text))
+
+
+def message_templates() -> list[str]:
+    """Every string the package can print, as written: f-string fields become NUL, except module-level string
+    constants (such as the host guard's REFUSED), which are filled in."""
+    trees = [ast.parse(path.read_text(encoding="utf-8")) for path in (ROOT / "pytest_loadtest").rglob("*.py")]
+    constants = {
+        target.id: node.value.value
+        for tree in trees
+        for node in tree.body
+        if isinstance(node, ast.Assign)
+        and isinstance(node.value, ast.Constant)
+        and isinstance(node.value.value, str)
+        for target in node.targets
+        if isinstance(target, ast.Name)
+    }
+
+    def render(node: ast.expr) -> str:
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            return node.value
+        if (
+            isinstance(node, ast.FormattedValue)
+            and isinstance(node.value, ast.Name)
+            and node.format_spec is None
+        ):
+            return constants.get(node.value.id, "\0")
+        if isinstance(node, ast.JoinedStr):
+            return "".join(render(value) for value in node.values)
+        return "\0"
+
+    return [
+        render(node)
+        for tree in trees
+        for node in ast.walk(tree)
+        if isinstance(node, ast.JoinedStr) or (isinstance(node, ast.Constant) and isinstance(node.value, str))
+    ]
+
+
+def test_the_troubleshooting_messages_are_the_plugins_own() -> None:
+    """Each message quoted in the troubleshooting table: every part between two '…' is in one string of the code."""
+    templates = message_templates()
+    table = OPS_GUIDE.read_text(encoding="utf-8").split("\n## Troubleshooting\n", 1)[1].split("\n## ", 1)[0]
+    messages = re.findall(r"^\| `([^`]+)` \|", table, re.MULTILINE)
+    assert len(messages) >= 20
+    absent = [
+        piece
+        for message in messages
+        for piece in (part.strip(" :;,.()'") for part in message.split("…"))
+        if piece and not any(piece in template for template in templates)
+    ]
+    assert not absent, f"message parts quoted in the ops guide that the code does not contain: {absent}"

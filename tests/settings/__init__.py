@@ -1,0 +1,1 @@
+"""Settings without pytest sessions: resolution, precedence, parsers and hostile values."""

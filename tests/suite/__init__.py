@@ -1,0 +1,1 @@
+"""The Platform API load suite shipped in loadtests/."""
