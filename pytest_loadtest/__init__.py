@@ -1,20 +1,16 @@
 """pytest-loadtest: load tests as ordinary pytest tests, run by Locust, judged by thresholds.
 
-The core works without pytest: build a ``Scenario``, ``run_scenario`` it, ``evaluate`` its thresholds.
+The core works without pytest: build a ``Scenario``, ``run_scenario`` it, and ``judge`` its result as the plugin
+does (its thresholds evaluated, then every reason a load test fails, in order; see ``measure/gates.py``).
 """
 
 from pytest_loadtest.engine.processes import ForkServer
 from pytest_loadtest.engine.run import run_scenario
 from pytest_loadtest.errors import EngineError, LoadTestUsageError, ScenarioInterrupted
+from pytest_loadtest.measure.gates import Judgement, judge
 from pytest_loadtest.measure.result import EntryStats, ErrorCount, LoadResult, ProgressPoint, UserException
-from pytest_loadtest.measure.thresholds import (
-    Status,
-    Threshold,
-    Verdict,
-    evaluate,
-    parse_thresholds,
-    render_table,
-)
+from pytest_loadtest.measure.thresholds import evaluate, parse_thresholds, render_table
+from pytest_loadtest.measure.verdicts import Status, Threshold, Verdict
 from pytest_loadtest.scenario import Scenario, UserClassRef
 from pytest_loadtest.shared_values import load_value, load_values
 
@@ -23,6 +19,7 @@ __all__ = [
     "EntryStats",
     "ErrorCount",
     "ForkServer",
+    "Judgement",
     "LoadResult",
     "LoadTestUsageError",
     "ProgressPoint",
@@ -34,6 +31,7 @@ __all__ = [
     "UserException",
     "Verdict",
     "evaluate",
+    "judge",
     "load_value",
     "load_values",
     "parse_thresholds",

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from pytest_loadtest.measure.result import LoadResult
+from pytest_loadtest.measure.result import LoadResult
 
 
 def shown(value: object, limit: int = 120) -> str:

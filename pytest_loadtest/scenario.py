@@ -9,6 +9,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from pytest_loadtest.engine.protocol import (
+    BodySpec,
+    DistributionSpec,
+    ModuleSpec,
+    ScenarioSpec,
+    StageSpec,
+    UserClassSpec,
+)
 from pytest_loadtest.measure.evidence import DEFAULT_MIN_SAMPLES
 from pytest_loadtest.measure.thresholds import Threshold
 from pytest_loadtest.settings.distribution import Distribution
@@ -34,9 +42,16 @@ class UserClassRef:
             path = None
         return cls(user_class.__module__, user_class.__qualname__, path)
 
-    def to_dict(self) -> dict[str, Any]:
-        ref = {"module": self.module, "qualname": self.qualname, "path": self.path}
-        return {**ref, "body": self.body} if self.body else ref
+    def to_spec(self) -> UserClassSpec:
+        body = self.body
+        return UserClassSpec(
+            module=self.module,
+            qualname=self.qualname,
+            path=self.path,
+            body=BodySpec(client=body["client"], clients=list(body["clients"]), values=list(body["values"]))
+            if body
+            else None,
+        )
 
 
 @dataclass(frozen=True)
@@ -46,8 +61,8 @@ class ModuleRef:
     module: str
     path: str | None
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"module": self.module, "path": self.path}
+    def to_spec(self) -> ModuleSpec:
+        return ModuleSpec(module=self.module, path=self.path)
 
 
 @dataclass(frozen=True)
@@ -66,7 +81,7 @@ class Scenario:
     allowed_hosts: tuple[str, ...] = ()
     """Allow-list entries besides loopback (see guard.py); the engine refuses connections to any other host."""
     distribution: Distribution | None = None
-    """A Locust master with workers (see workers.py); None runs the scenario in one process."""
+    """A Locust master with workers (see settings/distribution.py); None runs the scenario in one process."""
     min_samples: float = DEFAULT_MIN_SAMPLES
     """Samples a threshold needs beyond its percentile; fewer make it INCONCLUSIVE (see evidence.py)."""
     allow_saturation: bool = False
@@ -83,27 +98,43 @@ class Scenario:
     """Custom Locust arguments (``init_command_line_parser``) for ``environment.parsed_options``."""
     shape: UserClassRef | None = None
     """A ``LoadTestShape`` that drives the user count as in Locust (``duration`` is then an upper bound)."""
-    extra: Mapping[str, Any] = field(default_factory=dict)
+    values: Mapping[str, Any] = field(default_factory=dict)
+    """The fixtures' values the users read with ``load_value`` (JSON data, see shared_values.py)."""
+    report_dir: str | None = None
+    """Where the engine writes Locust's own HTML and CSV reports of the run; None: nowhere."""
+    stages: tuple[StageSpec, ...] = ()
+    """A profile's stages, which drive the user count (see settings/profiles.py); empty: a flat run."""
 
-    def to_spec(self) -> dict[str, Any]:
-        """The JSON-safe description sent to the engine process."""
-        return {
-            "test_id": self.test_id,
-            "user_classes": [ref.to_dict() for ref in self.user_classes],
-            "users": self.users,
-            "spawn_rate": self.spawn_rate,
-            "duration": self.duration,
-            "host": self.host,
-            "warmup": self.warmup,
-            "stop_timeout": self.stop_timeout,
-            "allowed_hosts": list(self.allowed_hosts),
-            "distribution": self.distribution.to_dict() if self.distribution else None,
-            "rate": self.rate,
-            "test_module": self.test_module.to_dict() if self.test_module else None,
-            "locustfile": self.test_module.path if self.test_module else None,
-            "tags": list(self.tags),
-            "exclude_tags": list(self.exclude_tags),
-            "options": dict(self.options),
-            "shape": self.shape.to_dict() if self.shape else None,
-            **self.extra,
-        }
+    def to_spec(self) -> ScenarioSpec:
+        """The JSON-safe description sent to the engine process (see engine/protocol.py)."""
+        return ScenarioSpec(
+            test_id=self.test_id,
+            user_classes=[ref.to_spec() for ref in self.user_classes],
+            users=self.users,
+            spawn_rate=self.spawn_rate,
+            duration=self.duration,
+            host=self.host,
+            warmup=self.warmup,
+            stop_timeout=self.stop_timeout,
+            allowed_hosts=list(self.allowed_hosts),
+            distribution=_distribution_spec(self.distribution) if self.distribution else None,
+            rate=self.rate,
+            test_module=self.test_module.to_spec() if self.test_module else None,
+            tags=list(self.tags),
+            exclude_tags=list(self.exclude_tags),
+            options=dict(self.options),
+            shape=self.shape.to_spec() if self.shape else None,
+            values=dict(self.values),
+            report_dir=self.report_dir,
+            stages=list(self.stages),
+        )
+
+
+def _distribution_spec(distribution: Distribution) -> DistributionSpec:
+    return DistributionSpec(
+        local_workers=distribution.local_workers,
+        remote_workers=distribution.remote_workers,
+        bind_host=distribution.bind_host,
+        bind_port=distribution.bind_port,
+        timeout=distribution.timeout,
+    )

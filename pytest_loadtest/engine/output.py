@@ -37,34 +37,33 @@ without its time (the same warning logged again is counted, not repeated)."""
 
 
 class Tail:
-    """The last bytes of a process's output: bounded, whatever the process writes."""
+    """The last bytes of a process's output (bounded, whatever the process writes), and the one way error messages
+    quote them: ``text()``."""
 
     def __init__(self, limit: int = TAIL_LIMIT * 4) -> None:
         self.limit = limit
+        """Bytes kept: up to 4 a character."""
         self._data = bytearray()
+
+    @classmethod
+    def of_file(cls, file: IO[bytes], limit: int = TAIL_LIMIT * 4) -> Tail:
+        """The end of an open binary file that a process writes its output to, read without the rest of it."""
+        tail = cls(limit)
+        fd = file.fileno()
+        size = os.fstat(fd).st_size
+        start = max(0, size - limit)
+        tail.add(os.pread(fd, size - start, start))
+        return tail
 
     def add(self, data: bytes) -> None:
         self._data += data
         if len(self._data) > self.limit:
             del self._data[: len(self._data) - self.limit]
 
-    def text(self, limit: int = TAIL_LIMIT, prefix: str = ":\n") -> str:
-        """The last ``limit`` characters after ``prefix``, or "" when the process wrote nothing."""
-        return tail_text(bytes(self._data), limit, prefix)
-
-
-def tail_text(data: bytes, limit: int = TAIL_LIMIT, prefix: str = ":\n") -> str:
-    """The one way error messages quote a process's output: ``prefix`` and its last ``limit`` characters, or ""."""
-    text = data.decode(errors="replace").strip()
-    return f"{prefix}{text[-limit:]}" if text else ""
-
-
-def file_tail(file: IO[bytes], limit: int = TAIL_LIMIT, prefix: str = ":\n") -> str:
-    """``tail_text`` of an open binary file, reading only its end."""
-    fd = file.fileno()
-    size = os.fstat(fd).st_size
-    start = max(0, size - limit * 4)  # up to 4 bytes a character
-    return tail_text(os.pread(fd, size - start, start), limit, prefix)
+    def text(self, limit: int = TAIL_LIMIT) -> str:
+        """A colon and the last ``limit`` characters on the next line, or "" when the process wrote nothing."""
+        text = self._data.decode(errors="replace").strip()
+        return f":\n{text[-limit:]}" if text else ""
 
 
 class EngineOutput:

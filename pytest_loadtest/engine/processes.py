@@ -1,7 +1,7 @@
 """The process a scenario runs in: spawned fresh (``SpawnedEngine``) or forked by a ``ForkServer``.
 
-Both speak the engine protocol of ``engine_process`` over one channel (``send`` commands, read JSON lines from
-``fileno()``) and both are reaped by ``reap()``: killed with their process group when still running, then waited for.
+Both speak the engine protocol (``engine/protocol.py``) over one channel (``send`` the spec and commands, read
+message lines from ``fileno()``) and both are reaped by ``reap()``: killed with their process group when still running, then waited for.
 A spawned engine imports Locust itself (most of a second); a forked one starts with the fork server's imports in a
 few milliseconds. The fork server is one process per pytest session, started at its first scenario.
 """
@@ -21,7 +21,8 @@ import time
 from pathlib import Path
 from typing import IO, Protocol
 
-from pytest_loadtest.engine.output import TAIL_LIMIT, file_tail
+from pytest_loadtest.engine.output import TAIL_LIMIT, Tail
+from pytest_loadtest.engine.protocol import FORK_REQUEST
 from pytest_loadtest.errors import EngineError
 
 _PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
@@ -174,7 +175,7 @@ class ForkServer:
             ours, theirs = socket.socketpair()
             with theirs:
                 try:
-                    socket.send_fds(control, [b"F"], [theirs.fileno(), stderr_fd])
+                    socket.send_fds(control, [FORK_REQUEST], [theirs.fileno(), stderr_fd])
                 except OSError as exc:
                     ours.close()
                     raise EngineError(f"the fork server is gone ({exc}){self.stderr_tail()}") from None
@@ -203,7 +204,7 @@ class ForkServer:
     def stderr_tail(self, limit: int = TAIL_LIMIT) -> str:
         """The server's own last output (its engines write theirs elsewhere), for an error message."""
         with self._lock:
-            return "" if self._stderr is None else file_tail(self._stderr, limit)
+            return "" if self._stderr is None else Tail.of_file(self._stderr).text(limit)
 
     def close(self) -> None:
         """End the server and wait for it (it kills any engine still running first)."""

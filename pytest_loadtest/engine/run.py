@@ -10,7 +10,6 @@ then it is killed; no engine process outlives the call.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import select
 import signal
@@ -20,6 +19,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from pytest_loadtest.engine import protocol
 from pytest_loadtest.engine.output import EngineOutput, OutputCallback
 from pytest_loadtest.engine.processes import EngineProcess, ForkServer, SpawnedEngine, engine_environment
 from pytest_loadtest.errors import EngineError, ScenarioInterrupted
@@ -51,12 +51,7 @@ def run_scenario(
     Raises ``ScenarioInterrupted`` (a KeyboardInterrupt) with the partial result on Ctrl-C or SIGTERM, and
     ``EngineError`` when the engine process fails.
     """
-    spec = {
-        **scenario.to_spec(),
-        "sys_path": list(sys.path),
-        "environ": engine_environment(),
-        "cwd": os.getcwd(),
-    }
+    spec = protocol.engine_spec(scenario.to_spec(), list(sys.path), engine_environment(), os.getcwd())
     with EngineOutput(on_output) as output, _sigterm_as_interrupt():
         try:
             engine: EngineProcess = (
@@ -69,7 +64,7 @@ def run_scenario(
         try:
             reader = _MessageReader(engine, output)
             with contextlib.suppress(OSError):  # an engine gone already: reading its channel says why
-                engine.send(json.dumps(spec).encode() + b"\n")
+                engine.send(protocol.encode_spec(spec))
             startup_extra, run_extra = allowances(scenario.distribution)  # workers connecting, quitting
             run_allowance = scenario.duration + scenario.stop_timeout + STOP_GRACE + run_extra
             startup_allowance = STARTUP_ALLOWANCE + startup_extra
@@ -89,7 +84,7 @@ def run_scenario(
 def _collect_partial(engine: EngineProcess, reader: _MessageReader, stop_timeout: float) -> LoadResult | None:
     """Ask the engine to stop and wait for its partial figures; a second Ctrl-C propagates and gives up at once."""
     try:
-        engine.send(b"stop\n")
+        engine.send(protocol.STOP)
         return reader.result(time.monotonic() + stop_timeout + STOP_GRACE, None)
     except (EngineError, OSError):
         return None
@@ -128,26 +123,25 @@ class _MessageReader:
         """The engine's result; ``run_allowance`` replaces the deadline once the engine says its users started."""
         while True:
             for message in self._messages(deadline):
-                kind = message.get("type")
-                if kind == "engine":
-                    self.engine.pid = message["pid"]
-                elif kind == "started":
+                if isinstance(message, protocol.EngineStarted):
+                    self.engine.pid = message.pid
+                elif isinstance(message, protocol.UsersStarted):
                     self.started = True
                     if run_allowance is not None:
                         deadline = time.monotonic() + run_allowance
-                elif kind == "progress" and on_progress is not None:
-                    on_progress(ProgressPoint.from_dict(message))
-                elif kind == "result":
-                    return LoadResult.from_dict(message["result"])
-                elif kind == "error":
-                    raise EngineError(f"{message['message']}\n{message.get('traceback', '')}".rstrip())
-                elif kind == "exit":
+                elif isinstance(message, ProgressPoint) and on_progress is not None:
+                    on_progress(message)
+                elif isinstance(message, protocol.RunResult):
+                    return LoadResult.from_dict(message.result)
+                elif isinstance(message, protocol.EngineFailed):
+                    raise EngineError(f"{message.message}\n{message.traceback}".rstrip())
+                elif isinstance(message, protocol.EngineExited):
                     self.engine.exited = True
                     raise EngineError(
-                        f"the engine process exited with code {message['code']} before it reported{self._stderr_tail()}"
+                        f"the engine process exited with code {message.code} before it reported{self._stderr_tail()}"
                     )
 
-    def _messages(self, deadline: float) -> Iterator[dict[str, Any]]:
+    def _messages(self, deadline: float) -> Iterator[protocol.Message]:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise EngineError(f"the engine process did not finish in time{self._stderr_tail()}")
@@ -170,11 +164,10 @@ class _MessageReader:
         for line in lines:
             if line.strip():
                 try:
-                    yield json.loads(line)
-                except ValueError:
-                    raise EngineError(
-                        f"the engine process sent an unreadable message: {line[:200]!r}{self._stderr_tail()}"
-                    ) from None
+                    message = protocol.decode(line)
+                except EngineError as exc:
+                    raise EngineError(f"{exc}{self._stderr_tail()}") from None
+                yield message
 
     def _stderr_tail(self) -> str:
         return self.output.tail_text()

@@ -17,18 +17,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-from pytest_loadtest.measure.thresholds import Threshold, percentile_fraction
-
-if TYPE_CHECKING:
-    from pytest_loadtest.measure.result import EntryStats, LoadResult
+from pytest_loadtest.measure.result import EntryStats, LoadResult
+from pytest_loadtest.measure.verdicts import Threshold, percentile_fraction
 
 DEFAULT_MIN_SAMPLES = 1.0
-MIN_SAMPLES_HELP = (
-    "samples a threshold needs beyond its percentile before it is judged (default 1: p95 needs 20 response "
-    "times, p99 100); fewer make the verdict INCONCLUSIVE, which fails the test; 0 judges any figure"
-)
 _TAIL_ONLY = {"avg": 0.0, "min": 0.0, "max": 0.0, "median": 0.5}
 """Latency metrics that are not spelled pNN, as the percentile whose tail they need (0: any sample will do)."""
 

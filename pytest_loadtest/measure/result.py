@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pytest_loadtest.measure.saturation import GeneratorCpu
-from pytest_loadtest.measure.thresholds import Verdict
+from pytest_loadtest.measure.verdicts import Verdict
 
 TOTAL_NAME = "Aggregated"
 
@@ -269,7 +269,14 @@ class WorkerShare:
 
 @dataclass(frozen=True)
 class LoadResult:
-    """What one load scenario measured, plus the verdict of each threshold once they are judged."""
+    """What one load scenario measured and, once ``judge`` (gates.py) has judged it, its verdicts.
+
+    The engine returns an unjudged result: no verdicts, ``judged`` False, and ``passed`` raises. ``judge`` returns
+    the result with each threshold's verdict, ``judged`` True and the gate that failed it, if any; the plugin's
+    reports and the ``load_result`` fixture get that one. ``to_dict`` leaves the judgement out (it is not part of
+    the JSON schema): a result read back with ``from_dict`` is unjudged, and ``judge`` with its scenario judges it
+    again.
+    """
 
     test_id: str
     host: str | None
@@ -284,6 +291,7 @@ class LoadResult:
     unreachable: bool = False
     interrupted: bool = False
     thresholds: tuple[Verdict, ...] = ()
+    """One verdict per threshold the result was judged on; empty before ``judge``."""
     workers: tuple[WorkerShare, ...] = ()
     """Each Locust worker's share of a distributed run (empty when the scenario ran in one process)."""
     lost_workers: tuple[str, ...] = ()
@@ -304,6 +312,10 @@ class LoadResult:
     """Locust's ``--exit-code-on-error`` as the run's options set it (0: Locust tolerates failed requests)."""
     listener_errors: tuple[str, ...] = ()
     """Exceptions Locust caught in event listeners or greenlets and logged (plain ``locust`` exits 2 on them)."""
+    judged: bool = False
+    """True once ``judge`` has run the gates on this result (see gates.py)."""
+    failed_gate: str | None = None
+    """The name of the first gate that failed the load test; None when it passed (or is not judged)."""
 
     @property
     def saturated(self) -> bool:
@@ -317,7 +329,13 @@ class LoadResult:
 
     @property
     def passed(self) -> bool:
-        return all(verdict.passed for verdict in self.thresholds)
+        """True when the load test passed every gate; a ValueError before ``judge`` has judged the result."""
+        if not self.judged:
+            raise ValueError(
+                f"{self.test_id}: this LoadResult is not judged yet, so it has neither passed nor failed: "
+                "judge it with pytest_loadtest.judge(scenario, result)"
+            )
+        return self.failed_gate is None
 
     def find_entry(self, key: str) -> EntryStats | None:
         """The entry a key names: "METHOD name" exactly, else every method of that request name, merged."""

@@ -28,12 +28,6 @@ SATURATED_SHARE = 0.20
 """Share of the measured window a process must spend saturated for the run to be saturated."""
 SATURATED_MIN_SECONDS = 0.45
 """Seconds a process must spend saturated at least: two samples of SAMPLE_INTERVAL (with some slack)."""
-ALLOW_SATURATION_HELP = (
-    "accept figures from a CPU-bound load generator instead of failing the test (they measure the generator, "
-    "not the target)"
-)
-_TRUE = frozenset({"1", "true", "yes", "on"})
-_FALSE = frozenset({"0", "false", "no", "off"})
 
 Sample = tuple[float, float, float]
 """(seconds covered, CPU used in that time and time waiting for a CPU, each as a share of those seconds)."""
@@ -107,15 +101,6 @@ def _figures(process: str, samples: Sequence[Sample]) -> GeneratorCpu:
         saturated_share=saturated / seconds,
         seconds=seconds,
     )
-
-
-def parse_flag(value: object) -> bool:
-    """True/False, or a string such as 1/0, true/false, yes/no, on/off (ini files and environment variables)."""
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
-        return value.strip().lower() in _TRUE
-    raise ValueError("must be true or false (1/0, yes/no, on/off)")
 
 
 def saturation_message(test_id: str, cpu: GeneratorCpu | None, allowed: bool) -> str | None:

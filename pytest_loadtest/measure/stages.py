@@ -6,11 +6,13 @@ against the thresholds on the scenario's totals; thresholds on named entries are
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from pytest_loadtest.measure.evidence import EvidenceRule
 from pytest_loadtest.measure.result import LoadResult, StageFigures
-from pytest_loadtest.measure.thresholds import RUN_METRICS, Status, Threshold, Verdict, evaluate
+from pytest_loadtest.measure.thresholds import RUN_METRICS, evaluate
+from pytest_loadtest.measure.verdicts import Status, Threshold, Verdict
 
 
 @dataclass(frozen=True)
@@ -36,7 +38,7 @@ def judge_stages(
     return judged
 
 
-def breaking_point(judged: list[StageVerdict]) -> StageVerdict | None:
+def breaking_point(judged: Sequence[StageVerdict]) -> StageVerdict | None:
     """The first stage that failed a threshold, or None when every stage held."""
     return next((stage for stage in judged if stage.failed), None)
 
@@ -63,7 +65,7 @@ def describe(judged: list[StageVerdict]) -> str:
     return "\n".join([headline, *lines])
 
 
-def stage_properties(judged: list[StageVerdict]) -> list[tuple[str, object]]:
+def stage_properties(judged: Sequence[StageVerdict]) -> list[tuple[str, object]]:
     """JUnit properties: the breaking point's user count (0 when every stage held) and each stage's figures."""
     if not judged:
         return []

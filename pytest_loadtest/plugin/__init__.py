@@ -23,12 +23,13 @@ from pytest_loadtest.errors import LoadTestUsageError
 from pytest_loadtest.measure.result import LoadResult
 from pytest_loadtest.plugin.item import LoadShapeWarning, prepare
 from pytest_loadtest.plugin.options import (
-    SETTINGS_HELP,
+    MARKER_HELP,
     add_options,
     chosen_profile,
     command_line_options,
     env_file,
     fork_server,
+    refuse_bad_settings,
 )
 from pytest_loadtest.plugin.reports import register_reports
 from pytest_loadtest.plugin.run import run_load_test
@@ -43,7 +44,7 @@ from pytest_loadtest.plugin.stash import (
 from pytest_loadtest.plugin.summary import LoadSummary
 from pytest_loadtest.settings.envfile import load_env_file
 
-__all__ = ["SETTINGS_HELP", "LoadShapeWarning"]
+__all__ = ["LoadShapeWarning"]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -51,12 +52,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers",
-        "load(*user_classes, users=, spawn_rate=, duration=, host=, thresholds=, warmup=, workers=, min_samples=, "
-        "allow_saturation=, max_fail_ratio=, tags=, exclude_tags=, options=, shape=, rate=, values=): run a Locust load scenario with these User classes (none: the test "
-        "function, taking fastsession or session, is the task); its thresholds pass or fail the test",
-    )
+    config.addinivalue_line("markers", MARKER_HELP)
     given_env_file = env_file(config)
     if given_env_file is not None:
         try:
@@ -64,6 +60,7 @@ def pytest_configure(config: pytest.Config) -> None:
         except LoadTestUsageError as exc:
             raise pytest.UsageError(str(exc)) from None
     config.stash[profile_key] = chosen_profile(config)
+    refuse_bad_settings(config)
     config.stash[options_key] = command_line_options(config)
     config.pluginmanager.register(LoadSummary(), "loadtest-summary")
     config.stash[reports_key] = register_reports(config, scenario_key, result_key)

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from pytest_html import extras  # type: ignore[import-untyped]
 
+from pytest_loadtest.plugin.reports import load_record
 from pytest_loadtest.reports.index_html import scenario_section
 
 _CSS = (files("pytest_loadtest.reports") / "assets" / "report.css").read_text(encoding="utf-8")
@@ -24,8 +25,8 @@ class LoadHtmlExtras:
         self, item: pytest.Item, call: pytest.CallInfo[None]
     ) -> Generator[None, Any, Any]:
         report = yield
-        record = getattr(report, "loadtest", None)
-        if isinstance(record, dict):
+        record = load_record(report)
+        if record is not None:
             content = f'<div class="lt-scope"><style>{_CSS}</style>{scenario_section(record)}</div>'
             report.extras = [*getattr(report, "extras", []), extras.html(content)]
         return report

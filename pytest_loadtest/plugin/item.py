@@ -73,7 +73,7 @@ def _warn_of_an_unused_shape(item: pytest.Item, scenario: Scenario) -> None:
     """A LoadTestShape in the test module that the marker does not name (and no profile's stages drive the run)."""
     module = getattr(item, "module", None)
     unused = unused_shape_message(item.nodeid, module, scenario) if module is not None else None
-    if unused and not scenario.extra.get("stages"):
+    if unused and not scenario.stages:
         item.warn(LoadShapeWarning(unused))
 
 
@@ -115,7 +115,7 @@ def with_values(item: pytest.Item, scenario: Scenario) -> Scenario:
     except LoadTestUsageError as exc:
         problem = str(exc)
     else:
-        return replace(scenario, extra={**scenario.extra, "values": values})
+        return replace(scenario, values=values)
     pytest.fail(f"pytest-loadtest usage error: {problem}", pytrace=False)
 
 

@@ -1,4 +1,5 @@
-"""Options and ini keys, and the layers a scenario's settings are resolved from."""
+"""Options and ini keys (the settings' ones built from settings/table.py), the start-up check of their values,
+and the layers a scenario's settings are resolved from."""
 
 from __future__ import annotations
 
@@ -13,16 +14,12 @@ from pytest_loadtest.errors import LoadTestUsageError
 from pytest_loadtest.guard import (
     ALLOWED_HOSTS_INI,
 )
-from pytest_loadtest.measure.evidence import (
-    MIN_SAMPLES_HELP,
-)
-from pytest_loadtest.measure.saturation import ALLOW_SATURATION_HELP, parse_flag
 from pytest_loadtest.plugin.reports import add_report_options
 from pytest_loadtest.plugin.stash import (
     profile_key,
 )
-from pytest_loadtest.settings.distribution import DISTRIBUTION_HELP
 from pytest_loadtest.settings.envfile import DEFAULT_ENV_FILE
+from pytest_loadtest.settings.parsers import parse_flag
 from pytest_loadtest.settings.profiles import (
     DEFAULT_PROFILES_FILE,
     PROFILE_HELP,
@@ -37,27 +34,15 @@ from pytest_loadtest.settings.resolve import (
     environment_layer,
     ini_layer,
     marker_layer,
+    parsed_setting,
 )
+from pytest_loadtest.settings.table import Where, settable
 
-SETTINGS_HELP = {
-    "users": "number of simulated users for every load test",
-    "spawn_rate": "users started per second (default: all users within one second)",
-    "duration": "how long each scenario runs: seconds or a time string such as 30s, 5m, 1h30m",
-    "host": "base URL of the target, e.g. http://127.0.0.1:8000",
-    "stop_timeout": "seconds a scenario may take to stop after its duration or an interrupt (default 5)",
-    "min_samples": MIN_SAMPLES_HELP,
-    "allow_saturation": ALLOW_SATURATION_HELP,
-    "tags": "run only the tasks tagged with one of these @tag tags, separated by commas (Locust's --tags)",
-    "exclude_tags": "leave out the tasks tagged with one of these tags, separated by commas (Locust's --exclude-tags)",
-    "max_fail_ratio": "failed requests a load test tolerates when its thresholds state no top-level fail_ratio or "
-    "failures limit: a fraction such as 0.01 or a percentage (default 0: any failed request fails it, as locust "
-    "--headless exits 1)",
-    **DISTRIBUTION_HELP,
-}
-
-
-FLAG_SETTINGS = frozenset({"allow_saturation"})
-"""Settings given on the command line as a bare flag (--load-allow-saturation), elsewhere as true/false."""
+MARKER_HELP = (
+    f"load(*user_classes, {', '.join(setting.name + '=' for setting in settable(Where.MARKER))}): run a Locust "
+    "load scenario with these User classes (none: the test function, taking fastsession or session, is the task); "
+    "its thresholds pass or fail the test"
+)
 
 
 def add_options(parser: pytest.Parser) -> None:
@@ -91,12 +76,12 @@ def add_options(parser: pytest.Parser) -> None:
 
 
 def _add_run_options(group: pytest.OptionGroup, parser: pytest.Parser) -> None:
-    """Each run setting is an option and an ini key of the same meaning, sharing one help text."""
-    for name, text in SETTINGS_HELP.items():
-        shape: dict[str, Any] = {"action": "store_true"} if name in FLAG_SETTINGS else {"metavar": "VALUE"}
-        option = "--load-" + name.replace("_", "-")
-        group.addoption(option, dest="load_" + name, default=None, help=text, **shape)
-        parser.addini("load_" + name, text, default=None)
+    """The settings' options and ini keys, as the table says; an option and its ini key share one help text."""
+    for setting in settable(Where.COMMAND_LINE):
+        shape: dict[str, Any] = {"action": "store_true"} if setting.flag else {"metavar": "VALUE"}
+        group.addoption(setting.option, default=None, help=setting.help, **shape)
+    for setting in settable(Where.INI):
+        parser.addini(setting.ini_key, setting.help, default=None)
 
 
 def fork_server() -> ForkServer | None:
@@ -136,13 +121,17 @@ def chosen_profile(config: pytest.Config) -> Profile | None:
     try:
         if given and not path.is_file():
             raise LoadTestUsageError(f"load_profiles_file: no such file: {path}")
-        return select_profile(*chosen, path if path.is_file() else None, frozenset(SETTINGS_HELP))
+        return select_profile(*chosen, path if path.is_file() else None)
     except LoadTestUsageError as exc:
         raise pytest.UsageError(str(exc)) from None
 
 
 def command_line(config: pytest.Config) -> dict[str, object]:
-    return {name: config.getoption("load_" + name) for name in SETTINGS_HELP}
+    return {setting.name: config.getoption(setting.option) for setting in settable(Where.COMMAND_LINE)}
+
+
+def _ini(config: pytest.Config) -> dict[str, object]:
+    return {setting.name: config.getini(setting.ini_key) for setting in settable(Where.INI)}
 
 
 def layers(item: pytest.Item, marker: pytest.Mark) -> list[Layer]:
@@ -154,8 +143,26 @@ def layers(item: pytest.Item, marker: pytest.Mark) -> list[Layer]:
         *([profile.layer()] if profile else []),
         marker_layer(item.nodeid, marker.kwargs),
         environment_layer(os.environ),
-        ini_layer({name: config.getini("load_" + name) for name in SETTINGS_HELP}),
+        ini_layer(_ini(config)),
     ]
+
+
+def refuse_bad_settings(config: pytest.Config) -> None:
+    """A bad value on the command line, in the ini file or in the chosen profile is refused once, at start-up,
+    naming the setting as spelled there and the value (rather than failing every load test). The environment is
+    read when each test starts, as a conftest or fixture may still set it, so its values are checked there."""
+    profile = config.stash[profile_key]
+    session_layers = [
+        command_line_layer(command_line(config)),
+        *([profile.layer()] if profile else []),
+        ini_layer(_ini(config)),
+    ]
+    try:
+        for layer in session_layers:
+            for name in layer.values:
+                parsed_setting(name, layer)
+    except LoadTestUsageError as exc:
+        raise pytest.UsageError(str(exc)) from None
 
 
 def command_line_options(config: pytest.Config) -> dict[str, str | bool]:

@@ -1,7 +1,8 @@
 """The pytest side of the reports: options, one record per load test, the session files and baseline compare/save.
 
 ``LoadReports`` is registered by plugin.py. Records are built where the test runs (an xdist worker too) and travel
-on the test report as the JSON-safe ``report.loadtest`` attribute; only the controller writes the session files.
+on the test report as the JSON-safe ``report.loadtest`` attribute. The terminal summary (summary.py), the session
+files and pytest-html's extras are all drawn from these records; only the controller writes the session files.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ REPORT_DIR_HELP = (
     "path is relative to the current directory, an ini path to the ini file's directory)"
 )
 LATEST = "latest"
+RECORD_ATTRIBUTE = "loadtest"
+"""The test report attribute that carries a load test's record to the controller, the summary and pytest-html."""
 
 
 def add_report_options(group: pytest.OptionGroup, parser: pytest.Parser) -> None:
@@ -104,7 +107,7 @@ class LoadReports:
     def prepare(self, scenario: Scenario) -> Scenario:
         """The scenario with its report directory, for the engine to write Locust's HTML and CSV into."""
         directory = self.directory / scenario_dir_name(scenario.test_id)
-        return replace(scenario, extra={**scenario.extra, "report_dir": str(directory)})
+        return replace(scenario, report_dir=str(directory))
 
     def regression(self, test_id: str, result: LoadResult) -> str | None:
         """The failure message when ``result`` regressed beyond the limits against the baseline, else None."""
@@ -151,12 +154,12 @@ class LoadReports:
             record["regressions"] = (
                 [comparison.to_dict() for comparison in comparisons] if comparisons else None
             )
-        report.loadtest = self.redactor.data(record)  # JSON-safe: crosses from xdist workers on the report
+        setattr(report, RECORD_ATTRIBUTE, self.redactor.data(record))  # JSON-safe: crosses from xdist workers
         return report
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        record = getattr(report, "loadtest", None)
-        if isinstance(record, dict) and report.when == "call":
+        record = load_record(report)
+        if record is not None:
             self.records.append(record)
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
@@ -207,6 +210,12 @@ class LoadReports:
         if self.written:
             shown = ", ".join(_shown_path(path, self.config.invocation_params.dir) for path in self.written)
             terminalreporter.write_line(f"load test reports: {shown} (Locust HTML/CSV per test alongside)")
+
+
+def load_record(report: pytest.TestReport) -> json_report.Record | None:
+    """The record a load test's call report carries (from an xdist worker too); None on any other report."""
+    record = getattr(report, RECORD_ATTRIBUTE, None)
+    return record if isinstance(record, dict) and report.when == "call" else None
 
 
 def _shown_path(path: Path, start: Path) -> str:

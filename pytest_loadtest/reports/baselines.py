@@ -17,6 +17,7 @@ from typing import Any
 from pytest_loadtest.errors import LoadTestUsageError
 from pytest_loadtest.measure.result import EntryStats
 from pytest_loadtest.measure.thresholds import METRICS_HELP, format_value, measure, metric_kind
+from pytest_loadtest.reports.table import Column, format_table
 
 BASELINE_DIR = ".loadtest"
 SCHEMA_VERSION = 1
@@ -206,7 +207,7 @@ def render_comparisons(
     baseline: Baseline, rows: Sequence[tuple[str, Sequence[Mapping[str, Any]] | None]]
 ) -> str:
     """A terminal table: per test, each metric's baseline, current value and change; regressions marked."""
-    table = [("test", "metric", "baseline", "current", "change", "")]
+    table: list[tuple[str, ...]] = []
     for nodeid, comparisons in rows:
         if comparisons is None:
             table.append((nodeid, "-", "not in baseline", "", "", ""))
@@ -223,8 +224,5 @@ def render_comparisons(
                     mark,
                 )
             )
-    widths = [max(len(line[i]) for line in table) for i in range(6)]
-    lines = [f"compared with baseline {baseline.describe()}"]
-    for line in table:
-        lines.append("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip())
-    return "\n".join(lines)
+    columns = [Column(title) for title in ("test", "metric", "baseline", "current", "change", "")]
+    return f"compared with baseline {baseline.describe()}\n{format_table(columns, table, rule=False)}"

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-
 from pytest_loadtest.measure.result import LoadResult
+from pytest_loadtest.reports.table import compact_number
 
 PREFIX = "load."
 
@@ -14,20 +13,20 @@ def load_properties(result: LoadResult) -> list[tuple[str, str]]:
     total = result.total
     figures = {
         "users": str(result.users),
-        "duration": _number(result.duration),
+        "duration": compact_number(result.duration),
         "requests": str(total.num_requests),
         "failures": str(total.num_failures),
-        "fail_ratio": _number(total.fail_ratio, 4),
-        "rps": _number(total.rps),
-        "p50": _number(total.percentile(0.50)),
-        "p95": _number(total.percentile(0.95)),
-        "p99": _number(total.percentile(0.99)),
+        "fail_ratio": compact_number(total.fail_ratio, 4),
+        "rps": compact_number(total.rps),
+        "p50": compact_number(total.percentile(0.50)),
+        "p95": compact_number(total.percentile(0.95)),
+        "p99": compact_number(total.percentile(0.99)),
     }
     if result.iterations is not None:  # the open model (rate=): iterations started and dropped
         figures["iterations"] = str(result.iterations)
         figures["dropped_iterations"] = str(result.dropped_iterations or 0)
     if result.partial:
-        figures["partial"] = "interrupted" if result.interrupted else "target unreachable"
+        figures["partial"] = _why_partial(result)
     if result.stopped_by_user_code:
         figures["stopped"] = f"by user code at {result.elapsed:.1f}s of {result.duration:g}s"
     if result.generator_cpu is not None:
@@ -45,11 +44,10 @@ def load_properties(result: LoadResult) -> list[tuple[str, str]]:
     return properties
 
 
-def figures_from_properties(properties: Iterable[tuple[str, object]]) -> Mapping[str, str] | None:
-    """The ``load.*`` figures of a test report, keyed without the prefix; None when it ran no scenario."""
-    figures = {name[len(PREFIX) :]: str(value) for name, value in properties if name.startswith(PREFIX)}
-    return figures or None
-
-
-def _number(value: float, digits: int = 2) -> str:
-    return f"{round(value, digits):g}"
+def _why_partial(result: LoadResult) -> str:
+    """Why the run did not complete its course: the ``load.partial`` value."""
+    if result.interrupted:
+        return "interrupted"
+    if result.unreachable:
+        return "target unreachable"
+    return "lost workers"

@@ -1,58 +1,56 @@
-"""The end-of-session summary table of all load tests, like pytest-benchmark's."""
+"""The end-of-session summary table of all load tests, like pytest-benchmark's.
+
+It is drawn from the session's records (see json_report.py), the same ones ``loadtest-report.json`` and
+``index.html`` are written from, so the three agree on every test, its figures and its outcome.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from typing import Any
 
-
-@dataclass(frozen=True)
-class SummaryRow:
-    test: str
-    figures: Mapping[str, str]
-    verdict: str
-
+from pytest_loadtest.reports.table import Column, compact_number, format_table
 
 _COLUMNS = (
-    ("users", "users"),
-    ("requests", "requests"),
-    ("fail %", "fail_ratio"),
-    ("rps", "rps"),
-    ("p50 ms", "p50"),
-    ("p95 ms", "p95"),
-    ("p99 ms", "p99"),
+    Column("test"),
+    *(
+        Column(title, "right")
+        for title in ("users", "requests", "fail %", "rps", "p50 ms", "p95 ms", "p99 ms")
+    ),
+    Column("verdict"),
 )
 
 
-def render_summary(rows: Sequence[SummaryRow]) -> str:
-    """A fixed-width table: test, users, requests, fail %, rps, p50, p95, p99, verdict."""
-    table = [["test", *(title for title, _ in _COLUMNS), "verdict"]]
-    for row in rows:
-        cells = [_cell(key, row.figures.get(key, "-")) for _, key in _COLUMNS]
-        verdict = row.verdict + "".join(
-            f" ({flag})" for flag in ("partial", "saturated") if flag in row.figures
-        )
-        if row.figures.get("dropped_iterations", "0") != "0":
-            verdict += f" (dropped {row.figures['dropped_iterations']} of {_due(row.figures)} iterations)"
-        table.append([row.test, *cells, verdict])
-    widths = [max(len(line[i]) for line in table) for i in range(len(table[0]))]
-    lines = []
-    for index, line in enumerate(table):
-        cells = [line[0].ljust(widths[0])] + [
-            c.rjust(w) for c, w in zip(line[1:-1], widths[1:-1], strict=True)
-        ]
-        lines.append("  ".join([*cells, line[-1]]).rstrip())
-        if index == 0:
-            lines.append("  ".join("-" * width for width in widths))
-    return "\n".join(lines)
+def render_summary(records: Sequence[Mapping[str, Any]]) -> str:
+    """A fixed-width table, one row per record: test, users, requests, fail %, rps, p50, p95, p99, verdict."""
+    return format_table(_COLUMNS, [_row(record) for record in records])
 
 
-def _cell(key: str, value: str) -> str:
-    if key == "fail_ratio" and value != "-":
-        return f"{float(value) * 100:.2f}"
-    return value
+def _row(record: Mapping[str, Any]) -> list[str]:
+    result = record.get("result")
+    figures = _figures(result) if result else ["-"] * (len(_COLUMNS) - 2)
+    return [str(record["nodeid"]), *figures, _verdict(record)]
 
 
-def _due(figures: Mapping[str, str]) -> int:
-    """Iterations the arrival rate asked for: those started plus those dropped."""
-    return int(figures["iterations"]) + int(figures["dropped_iterations"])
+def _figures(result: Mapping[str, Any]) -> list[str]:
+    total = result["total"]
+    return [
+        str(result["users"]),
+        str(total["num_requests"]),
+        f"{total['fail_ratio'] * 100:.2f}",
+        *(compact_number(total[key]) for key in ("rps", "p50", "p95", "p99")),
+    ]
+
+
+def _verdict(record: Mapping[str, Any]) -> str:
+    """The outcome, then what qualifies the figures: partial, saturated, iterations the open model dropped."""
+    result = record.get("result") or {}
+    verdict = str(record["outcome"]).upper()
+    if record["partial"]:
+        verdict += " (partial)"
+    if result.get("saturated"):
+        verdict += " (saturated)"
+    dropped = result.get("dropped_iterations")
+    if dropped:  # the arrival rate asked for the iterations started plus those dropped
+        verdict += f" (dropped {dropped} of {result['iterations'] + dropped} iterations)"
+    return verdict

@@ -18,6 +18,8 @@ import gevent.event
 from locust import User
 from locust.env import Environment
 
+from pytest_loadtest.engine.protocol import IterationCounts
+
 
 class ArrivalSchedule:
     """Starts iterations at ``rate`` per second; counts those started and those dropped for want of a free user."""
@@ -55,9 +57,9 @@ class ArrivalSchedule:
         """Listener of ``reset_stats`` (the warm-up ended): count from zero again."""
         self.started = self.dropped = 0
 
-    def take_counts(self) -> dict[str, int]:
+    def take_counts(self) -> IterationCounts:
         """The counts since the last call (a worker's report to its master), zeroed."""
-        counts = {"iterations": self.started, "dropped_iterations": self.dropped}
+        counts = IterationCounts(iterations=self.started, dropped_iterations=self.dropped)
         self.reset()
         return counts
 

@@ -8,12 +8,12 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from pytest_loadtest.engine.protocol import FAST, REQUESTS
+from pytest_loadtest.engine.protocol import FAST, REQUESTS, BodySpec
 
 _logger = logging.getLogger(__name__)
 
 
-def user_class(function: Callable[..., Any], body: Mapping[str, Any]) -> type[Any]:
+def user_class(function: Callable[..., Any], body: BodySpec) -> type[Any]:
     """In the engine process (gevent patched): a User class whose only task calls ``function``."""
     from locust import FastHttpUser, HttpUser
     from locust.clients import HttpSession
@@ -24,7 +24,7 @@ def user_class(function: Callable[..., Any], body: Mapping[str, Any]) -> type[An
     base: type[Any] = HttpUser if body["client"] == REQUESTS else FastHttpUser
     other = {FAST: ("session", HttpSession), REQUESTS: ("fastsession", FastHttpSession)}[body["client"]]
     own_name = "session" if body["client"] == REQUESTS else "fastsession"
-    names: list[str] = list(body["values"])
+    names = body["values"]
 
     def on_start(self: Any) -> None:
         self.body_clients = {own_name: self.client}

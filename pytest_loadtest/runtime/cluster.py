@@ -2,7 +2,7 @@
 
 Locust does the distributing (ZeroMQ, dispatching users over the workers, merging their stats, heartbeats). This
 module is the ``RunnerMode`` that ``LocustRun`` uses instead of the local runner: it creates the master, starts the
-local worker processes (``worker_process.py``) and waits, bounded, for every expected worker to connect; while the
+local worker processes (``worker_main.py``) and waits, bounded, for every expected worker to connect; while the
 run goes it watches for lost workers (a local process that exited, a worker Locust marks missing after three missed
 heartbeats, one that left) and ends the run on the first; at the end a quit handshake collects every worker's last
 figures. ``Cluster`` is a context manager: whatever happens, no worker process outlives it. What a local worker
@@ -12,7 +12,6 @@ writes (prints, logging) is passed on to the engine's own stderr line by line, p
 from __future__ import annotations
 
 import contextlib
-import json
 import subprocess
 import sys
 import time
@@ -25,7 +24,9 @@ import gevent
 from locust.env import Environment
 from locust.runners import HEARTBEAT_LIVENESS, STATE_MISSING, MasterRunner, Runner
 
+from pytest_loadtest.engine import protocol
 from pytest_loadtest.engine.output import Tail
+from pytest_loadtest.engine.protocol import Spec
 from pytest_loadtest.measure.result import WorkerShare
 from pytest_loadtest.settings.distribution import Distribution
 
@@ -58,11 +59,11 @@ class _LocalWorker:
     def read_messages(self) -> None:
         assert self.process.stdout is not None
         for line in self.process.stdout:
-            message = json.loads(line)
-            if message["type"] == "connected":
-                self.client_id = message["client_id"]
-            elif message["type"] == "done":
-                self.sent = int(message["sent"])
+            message = protocol.decode(line, sender=f"local Locust worker {self.number}")
+            if isinstance(message, protocol.WorkerConnected):
+                self.client_id = message.client_id
+            elif isinstance(message, protocol.WorkerDone):
+                self.sent = message.sent
 
     def forward_output(self) -> None:
         """Pass each line the worker writes to the engine's stderr (so on to pytest), prefixed with its number."""
@@ -82,13 +83,13 @@ class _LocalWorker:
         """The worker's last output; once it has exited, after what it wrote last has arrived."""
         if self.forwarder is not None and self.process.poll() is not None:
             self.forwarder.join(timeout=OUTPUT_GRACE)
-        return self.output.text(limit, prefix="\n")
+        return self.output.text(limit)
 
 
 @contextlib.contextmanager
-def runner_mode(spec: Mapping[str, Any]) -> Iterator[Cluster | None]:
+def runner_mode(spec: Spec) -> Iterator[Cluster | None]:
     """A Cluster when the spec asks for workers (reaped on exit), else None (the local runner)."""
-    if not spec.get("distribution"):
+    if not spec["distribution"]:
         yield None
         return
     with Cluster(Distribution.from_dict(spec["distribution"]), spec) as cluster:
@@ -98,7 +99,7 @@ def runner_mode(spec: Mapping[str, Any]) -> Iterator[Cluster | None]:
 class Cluster:
     """A Locust master and its workers for one scenario: a ``locust_run.RunnerMode``."""
 
-    def __init__(self, distribution: Distribution, spec: Mapping[str, Any]) -> None:
+    def __init__(self, distribution: Distribution, spec: Spec) -> None:
         self.distribution = distribution
         self.spec = spec
         self.runner: MasterRunner | None = None
@@ -185,14 +186,7 @@ class Cluster:
 
     def _start_worker(self, number: int, port: int) -> _LocalWorker:
         host = self.distribution.bind_host
-        worker_spec = {
-            "master_host": "127.0.0.1" if host in _ANY_ADDRESS else host,
-            "master_port": port,
-            "user_classes": self.spec["user_classes"],
-            "test_module": self.spec.get("test_module"),
-            "sys_path": self.spec["sys_path"],
-            "allowed_hosts": self.spec.get("allowed_hosts", []),
-        }
+        worker_spec = protocol.worker_spec(self.spec, "127.0.0.1" if host in _ANY_ADDRESS else host, port)
         # Same process group as the engine: if the engine is killed with its group, its workers go with it.
         process = subprocess.Popen(
             [sys.executable, "-m", "pytest_loadtest.runtime.worker_main"],
@@ -201,7 +195,7 @@ class Cluster:
             stderr=subprocess.PIPE,
         )
         assert process.stdin is not None
-        process.stdin.write(json.dumps(worker_spec).encode() + b"\n")
+        process.stdin.write(protocol.encode_spec(worker_spec))
         process.stdin.flush()  # stdin stays open: its end tells the worker that the engine is gone
         worker = _LocalWorker(number, process)
         worker.reader = gevent.spawn(worker.read_messages)
@@ -216,7 +210,7 @@ class Cluster:
                 if worker.process.poll() is not None:
                     raise WorkersError(
                         f"local Locust worker {worker.number} (pid {worker.process.pid}) exited with code "
-                        f"{worker.process.returncode} before it connected:{worker.stderr_tail()}"
+                        f"{worker.process.returncode} before it connected{worker.stderr_tail()}"
                     )
             if time.monotonic() > deadline:
                 raise WorkersError(self._not_connected(runner.worker_count, port))

@@ -2,9 +2,10 @@
 
 The pytest process never gevent-patches itself (that breaks ``requests``-first imports, threads and xdist); it
 starts this process instead (or has the fork server fork one), which patches first by importing Locust, runs one
-scenario and exits. Protocol: one JSON line on stdin (the scenario spec, with the environment and working directory
-to run in), then optional command lines (``stop``); JSON lines on stdout (``engine`` with its pid first, ``progress``
-while running, then one ``result`` or ``error``). User code that prints writes to stderr, line by line, and logging
+scenario and exits. Protocol (``engine/protocol.py``): one spec line on stdin (the scenario, with the import path,
+environment and working directory to run in), then the ``STOP`` command at most; message lines on stdout
+(``EngineStarted`` first, ``UsersStarted``, progress points while running, then one ``RunResult`` or
+``EngineFailed``). User code that prints writes to stderr, line by line, and logging
 is set up as plain ``locust`` sets it up (Locust's ``setup_logging``, INFO, its format), also on stderr: the parent
 passes all of it on to pytest.
 """
@@ -12,7 +13,6 @@ passes all of it on to pytest.
 from __future__ import annotations
 
 import importlib
-import json
 import os
 import signal
 import sys
@@ -20,36 +20,37 @@ import time
 import traceback
 from typing import Any
 
+from pytest_loadtest.engine import protocol
+from pytest_loadtest.engine.protocol import EngineFailed, RunResult, Spec
+
 
 def main() -> int:
-    protocol = os.fdopen(os.dup(1), "w", buffering=1)
+    channel = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
     line_buffered_output()
 
-    def emit(message: dict[str, Any]) -> None:
-        protocol.write(json.dumps(message) + "\n")
+    def emit(message: protocol.Message) -> None:
+        channel.write(protocol.encode(message))
+        channel.flush()
 
-    emit({"type": "engine", "pid": os.getpid()})
-    spec = json.loads(_read_line(0))
+    emit(protocol.EngineStarted(os.getpid()))
+    spec = protocol.decode_spec(_read_line(0))
     _enter(spec)
 
     try:
         return _run(spec, emit)
     except Exception as exc:  # the parent shows this to the user with the traceback
-        emit(
-            {
-                "type": "error",
-                "kind": "internal",
-                "message": f"{type(exc).__name__}: {exc}",
-                "traceback": traceback.format_exc(),
-            }
-        )
+        emit(_failed(exc))
         return 1
     finally:
-        protocol.close()
+        channel.close()
 
 
-def _enter(spec: dict[str, Any]) -> None:
+def _failed(exc: Exception) -> EngineFailed:
+    return EngineFailed(f"{type(exc).__name__}: {exc}", traceback.format_exc())
+
+
+def _enter(spec: Spec) -> None:
     """Take on the pytest process's import path, environment and directory as they are now (a forked engine has the
     fork server's, from the session's first scenario); modules the test writes are found."""
     sys.path[:] = spec["sys_path"]
@@ -104,7 +105,7 @@ def preload() -> None:
     )
 
 
-def _run(spec: dict[str, Any], emit: Any) -> int:
+def _run(spec: Spec, emit: protocol.Emit) -> int:
     preload()
     setup_locust_logging()
     import gevent
@@ -114,28 +115,22 @@ def _run(spec: dict[str, Any], emit: Any) -> int:
     from pytest_loadtest.runtime.locust_options import LocustOptionsError
 
     locust_run.install_bucketing()
-    client_guard.install(spec.get("allowed_hosts", []))
+    client_guard.install(spec["allowed_hosts"])
     try:
-        locust_run.import_test_module(spec)  # as locust -f would: its listeners and set-up run here too
+        # as locust -f would: its listeners and set-up run here too
+        locust_run.import_test_module(spec["test_module"])
         user_classes = [locust_run.load_user_class(ref) for ref in spec["user_classes"]]
     except Exception as exc:
-        emit(
-            {
-                "type": "error",
-                "kind": "import",
-                "message": f"{type(exc).__name__}: {exc}",
-                "traceback": traceback.format_exc(),
-            }
-        )
+        emit(_failed(exc))
         return 1
     with distributed.runner_mode(spec) as mode:  # a master with workers, reaped on the way out; or None
         try:
             run = locust_run.LocustRun(spec, user_classes, emit, mode)
         except distributed.WorkersError as exc:
-            emit({"type": "error", "kind": "workers", "message": str(exc)})
+            emit(EngineFailed(str(exc)))
             return 1
         except LocustOptionsError as exc:
-            emit({"type": "error", "kind": "options", "message": f"Locust refused the options: {exc}"})
+            emit(EngineFailed(f"Locust refused the options: {exc}"))
             return 1
         shared = sharing.share(run.environment, run.runner, spec)  # fixture values, arrival rate
         _watch_commands(0, run)
@@ -143,12 +138,10 @@ def _run(spec: dict[str, Any], emit: Any) -> int:
         gevent.signal_handler(signal.SIGTERM, run.request_stop)
         monitor = cpu_monitor.CpuMonitor.attach(run.environment, mode)  # is the generator measuring itself?
         with locust_files.recording(
-            run.environment, spec.get("report_dir"), spec["test_id"]
-        ):  # even when stopped
+            run.environment, spec["report_dir"], spec["test_id"]
+        ):  # also when stopped
             figures = run.run()
-        emit(
-            {"type": "result", "result": {**figures, **shared.figures(), "generator_cpu": monitor.figures()}}
-        )
+        emit(RunResult({**figures, **shared.figures(), "generator_cpu": monitor.figures()}))
     return 0
 
 
@@ -173,7 +166,7 @@ def _watch_commands(fd: int, run: Any) -> None:
                 run.request_stop()
                 return
             buffered += chunk
-            if b"stop" in buffered:
+            if protocol.STOP in buffered:
                 run.request_stop()
                 return
 

@@ -4,8 +4,9 @@ Starting an engine process costs most of a second, nearly all of it importing Lo
 fork server pays that once per pytest session: it imports everything an engine needs, then waits on its control
 socket. Each request there is one byte with two descriptors attached (SCM_RIGHTS): the scenario's connection and its
 stderr file. The server forks; the child becomes an engine process in a session of its own, with the connection as
-its stdin and stdout and the file as its stderr, and runs ``engine_process.main`` exactly as a spawned engine does.
-When the child exits, the server writes ``{"type": "exit", "code": N}`` on that connection and closes it.
+its stdin and stdout and the file as its stderr, and runs ``engine_main.main`` exactly as a spawned engine does.
+When the child exits, the server writes ``EngineExited`` (see ``engine/protocol.py``) on that connection and closes
+it.
 
 The requester hanging up its end of a connection withdraws the request: the server does not fork for it, or kills
 the engine it forked. End of input on the control socket (the pytest process is done, or gone) kills what is left
@@ -16,7 +17,6 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import json
 import os
 import select
 import signal
@@ -25,7 +25,8 @@ import sys
 import time
 import traceback
 from dataclasses import dataclass
-from typing import Any
+
+from pytest_loadtest.engine import protocol
 
 # The server is plain blocking code: these are taken before importing Locust gevent-patches them (gevent's os.close,
 # for one, defers closing to its event loop, which never runs here).
@@ -53,10 +54,10 @@ class _Child:
 
 
 def main() -> int:
-    from pytest_loadtest.runtime import engine_main as engine_process
+    from pytest_loadtest.runtime import engine_main
 
     control = socket.socket(fileno=int(sys.argv[1]))
-    engine_process.preload()
+    engine_main.preload()
     children: list[_Child] = []
     while True:
         events = _wait(control, children)
@@ -103,20 +104,20 @@ def _reaped(child: _Child) -> bool:
     pid, status = _waitpid(child.pid, os.WNOHANG)
     if pid == 0:
         return False
-    _send(child.connection, {"type": "exit", "code": os.waitstatus_to_exitcode(status)})
+    _send(child.connection, protocol.EngineExited(os.waitstatus_to_exitcode(status)))
     _close(child.connection)
     return True
 
 
-def _send(connection: int, message: dict[str, Any]) -> None:
+def _send(connection: int, message: protocol.Message) -> None:
     with contextlib.suppress(OSError):  # the requester may be gone
-        os.write(connection, json.dumps(message).encode() + b"\n")
+        os.write(connection, protocol.encode(message))
 
 
 def _serve_request(control: socket.socket, children: list[_Child]) -> bool:
     """Fork an engine for one request; False at the end of input (no more requests)."""
-    message, fds, _, _ = _recv_fds(control, 1, 2)
-    if not message or len(fds) != 2:
+    message, fds, _, _ = _recv_fds(control, len(protocol.FORK_REQUEST), 2)
+    if message != protocol.FORK_REQUEST or len(fds) != 2:
         for fd in fds:
             _close(fd)
         return bool(message)
@@ -127,10 +128,7 @@ def _serve_request(control: socket.socket, children: list[_Child]) -> bool:
         else:
             children.append(_fork(connection, stderr, control, children))
     except OSError as exc:  # out of processes or descriptors: this scenario fails, the server goes on
-        _send(
-            connection,
-            {"type": "error", "kind": "internal", "message": f"the fork server could not fork: {exc}"},
-        )
+        _send(connection, protocol.EngineFailed(f"the fork server could not fork: {exc}"))
         _close(connection)
     finally:
         _close(stderr)
@@ -187,14 +185,14 @@ def _become_engine(connection: int, stderr: int, servers: list[int]) -> None:
 
 
 def _engine(connection: int, stderr: int) -> int:
-    from pytest_loadtest.runtime import engine_main as engine_process
+    from pytest_loadtest.runtime import engine_main
 
     os.dup2(connection, 0)
     os.dup2(connection, 1)
     os.dup2(stderr, 2)
     _close(connection)
     _close(stderr)
-    return engine_process.main()
+    return engine_main.main()
 
 
 if __name__ == "__main__":

@@ -12,30 +12,32 @@ from __future__ import annotations
 import contextlib
 import io
 import math
-from collections.abc import Mapping
 from typing import Any
+
+from pytest_loadtest.engine.protocol import Spec
 
 
 class LocustOptionsError(Exception):
     """Locust's parser refused the command line made from the scenario (an unknown or bad option)."""
 
 
-def command_line(spec: Mapping[str, Any]) -> list[str]:
+def command_line(spec: Spec) -> list[str]:
     """The ``locust --headless`` command line that runs ``spec``."""
     args = ["--headless", "-u", str(spec["users"]), "-r", f"{spec['spawn_rate']:g}"]
     # Locust's run time is whole seconds; the engine keeps its own clock for a fractional duration. The plugin's
     # stop_timeout is how long a scenario may take to stop, not Locust's --stop-timeout (users finishing their task):
     # that stays Locust's default, 0, as before.
     args += ["-t", f"{math.ceil(spec['duration'])}s"]
-    if spec.get("locustfile"):
-        args += ["-f", str(spec["locustfile"])]
-    if spec.get("host"):
-        args += ["--host", str(spec["host"])]
-    if spec.get("tags"):
+    locustfile = spec["test_module"]["path"] if spec["test_module"] else None
+    if locustfile:
+        args += ["-f", locustfile]
+    if spec["host"]:
+        args += ["--host", spec["host"]]
+    if spec["tags"]:
         args += ["--tags", *spec["tags"]]
-    if spec.get("exclude_tags"):
+    if spec["exclude_tags"]:
         args += ["--exclude-tags", *spec["exclude_tags"]]
-    for name, value in (spec.get("options") or {}).items():
+    for name, value in spec["options"].items():
         args += option_arguments(name, value)
     return args
 
@@ -53,7 +55,7 @@ def option_arguments(name: str, value: object) -> list[str]:
     return [f"{flag}={value}"]  # one word: a value that starts with "-" is not taken for an option
 
 
-def parsed_options(spec: Mapping[str, Any]) -> Any:
+def parsed_options(spec: Spec) -> Any:
     """Parse the scenario's command line with Locust's own parser (this fires ``init_command_line_parser``)."""
     from locust.argument_parser import get_parser
 

@@ -1,6 +1,6 @@
 """One scenario run with Locust's own local runner, inside the engine process (gevent already patched).
 
-Everything here talks to Locust; what leaves this module is plain data: progress dicts while the run goes and,
+Everything here talks to Locust; what leaves this module is plain data: progress points while the run goes and,
 at the end, a ``LoadResult.to_dict()``-shaped snapshot.
 """
 
@@ -12,7 +12,7 @@ import math
 import re
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 import gevent
@@ -25,12 +25,15 @@ from locust.env import Environment
 from locust.runners import Runner
 from locust.stats import StatsEntry, calculate_response_time_percentile, diff_response_time_dicts
 
-from pytest_loadtest.measure.result import TOTAL_NAME
+from pytest_loadtest.engine import protocol
+from pytest_loadtest.engine.protocol import ModuleSpec, Spec, UserClassSpec
+from pytest_loadtest.measure.result import TOTAL_NAME, ProgressPoint
 from pytest_loadtest.runtime import body_task, listener_errors, locust_options, shapes
 
-Emit = Callable[[dict[str, Any]], None]
 UNREACHABLE_AFTER = 1.0
 """Seconds of nothing but connection errors after which the target counts as unreachable."""
+PROGRESS_INTERVAL = 1.0
+"""Seconds between progress points."""
 FINAL_SAMPLE_AFTER = 0.25
 """Seconds of the run after the last progress point that earn a final point of their own when the run ends."""
 
@@ -68,24 +71,23 @@ def import_module(module_name: str, path: str | None) -> Any:
         return _import_from_file(module_name, path)
 
 
-def import_test_module(spec: Mapping[str, Any]) -> None:
+def import_test_module(test_module: ModuleSpec | None) -> None:
     """Import the test module itself, as ``locust -f test_module.py`` would: its event listeners, its module-level
     set-up and everything it imports (not only the modules its User classes live in)."""
-    test_module = spec.get("test_module")
     if test_module:
-        import_module(test_module["module"], test_module.get("path"))
+        import_module(test_module["module"], test_module["path"])
 
 
-def load_user_class(ref: Mapping[str, Any]) -> type[User]:
+def load_user_class(ref: UserClassSpec) -> type[User]:
     """Import a User class by module name, falling back to its file when the module is not importable by name."""
-    module_name, qualname, path = ref["module"], ref["qualname"], ref.get("path")
+    module_name, qualname, path = ref["module"], ref["qualname"], ref["path"]
     module = import_module(module_name, path)
     obj: Any = module
     for part in qualname.split("."):
         obj = getattr(obj, part, None)
         if obj is None:
             raise UserClassImportError(f"module {module_name!r} has no attribute {qualname!r}")
-    if ref.get("body"):  # a test function run as the task
+    if ref["body"]:  # a test function run as the task
         return body_task.user_class(obj, ref["body"])
     return obj  # type: ignore[no-any-return]
 
@@ -136,23 +138,23 @@ class LocustRun:
 
     def __init__(
         self,
-        spec: Mapping[str, Any],
+        spec: Spec,
         user_classes: Sequence[type[User]],
-        emit: Emit,
+        emit: protocol.Emit,
         mode: RunnerMode | None = None,
     ) -> None:
         self.spec = spec
         self.emit = emit
         self.mode = mode or LocalMode()
         listener_errors.install()
-        options = locust_options.parsed_options(
-            spec
-        )  # Locust's own parser: init_command_line_parser fires here
+        # Locust's own parser: init_command_line_parser fires here
+        options = locust_options.parsed_options(spec)
+        user_shape = load_user_class(spec["shape"]) if spec["shape"] else None
         self.environment = Environment(
             user_classes=list(user_classes),
             host=spec["host"],
             events=locust.events,
-            shape_class=shapes.shape_for(spec, load_user_class(spec["shape"]) if spec.get("shape") else None),  # type: ignore[arg-type]
+            shape_class=shapes.shape_for(spec["stages"], user_shape),  # type: ignore[arg-type]
             parsed_options=options,
             tags=options.tags,
             exclude_tags=options.exclude_tags,
@@ -166,7 +168,7 @@ class LocustRun:
         self._unreachable = False
         self._measure_start = 0.0
         self._stats_reset = False
-        self._history: list[dict[str, Any]] = []
+        self._history: list[ProgressPoint] = []
         self._last_sample: tuple[dict[int, int], int, float] | None = None  # Locust types buckets as int
 
     def request_stop(self, interrupted: bool = True) -> None:
@@ -181,7 +183,7 @@ class LocustRun:
         gevent.get_hub().loop.update_now()  # the loop's clock is stale after the imports: timers would fire early
         started = time.monotonic()
         self._measure_start = started
-        self.emit({"type": "started"})  # the parent's deadline now becomes duration + stop timeout
+        self.emit(protocol.UsersStarted())  # the parent's deadline now becomes duration + stop timeout
         # A master's start() blocks while it dispatches users at the spawn rate: start them beside the clock, so a
         # run that ends during the ramp-up ends on time (the starter is killed with the timers).
         starting = gevent.spawn(shapes.start_users, self.runner, self.environment, spec)
@@ -239,9 +241,8 @@ class LocustRun:
         self.mode.stop_runner(self.runner, self.spec["stop_timeout"] + 1.0)
 
     def _tick(self, started: float) -> None:
-        interval = float(self.spec.get("progress_interval", 1.0))
         while True:
-            gevent.sleep(interval)
+            gevent.sleep(PROGRESS_INTERVAL)
             now = time.monotonic()
             self._sample(started, now)
             if now - started >= UNREACHABLE_AFTER and self._target_unreachable():
@@ -256,15 +257,14 @@ class LocustRun:
             last_times, last_requests, self._stats_reset = {}, 0, False
         total = self.environment.stats.total  # start() replaces it when it clears the stats
         recent = diff_response_time_dicts(dict(total.response_times), last_times)
-        point = {
-            "type": "progress",
-            "elapsed": now - started,
-            "users": self.runner.user_count,
-            "requests": total.num_requests,
-            "failures": total.num_failures,
-            "rps": (total.num_requests - last_requests) / max(now - last_at, 1e-9),
-            "p95": float(calculate_response_time_percentile(recent, sum(recent.values()), 0.95)),
-        }
+        point = ProgressPoint(
+            elapsed=now - started,
+            users=self.runner.user_count,
+            requests=total.num_requests,
+            failures=total.num_failures,
+            rps=(total.num_requests - last_requests) / max(now - last_at, 1e-9),
+            p95=float(calculate_response_time_percentile(recent, sum(recent.values()), 0.95)),
+        )
         self._history.append(point)
         self.emit(point)
         self._last_sample = (dict(total.response_times), total.num_requests, now)
@@ -297,7 +297,7 @@ class LocustRun:
                 {"message": row["msg"], "traceback": row["traceback"], "count": row["count"]}
                 for row in self.runner.exceptions.values()
             ],
-            "history": [{k: v for k, v in point.items() if k != "type"} for point in self._history],
+            "history": [point.to_dict() for point in self._history],
             "unreachable": self._unreachable,
             "interrupted": self._interrupted,
             **self.mode.figures(),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import gevent
@@ -17,18 +17,17 @@ from locust.env import Environment
 from locust.runners import Runner
 from locust.stats import diff_response_time_dicts
 
-Stage = Mapping[str, Any]
-"""{"users": int, "spawn_rate": float, "duration": seconds} as profiles.Stage.to_dict() sends it."""
+from pytest_loadtest.engine.protocol import Spec, StageSpec
 
 
 class StagesShape(LoadTestShape):
     """Each stage's user count at its spawn rate, for its duration; after the last stage it holds the last count
     (the scenario's duration, the sum of the stages, ends the run)."""
 
-    def __init__(self, stages: Sequence[Stage]) -> None:
+    def __init__(self, stages: Sequence[StageSpec]) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self.stages = list(stages)
-        self.ends = list(itertools.accumulate(float(stage["duration"]) for stage in self.stages))
+        self.ends = list(itertools.accumulate(stage["duration"] for stage in self.stages))
 
     def stage_index(self, run_time: float) -> int:
         return next((index for index, end in enumerate(self.ends) if run_time < end), len(self.stages) - 1)
@@ -36,15 +35,16 @@ class StagesShape(LoadTestShape):
     def tick(self) -> tuple[int, float]:
         run_time: float = self.get_run_time()  # type: ignore[no-untyped-call]
         stage = self.stages[self.stage_index(run_time)]
-        return int(stage["users"]), float(stage["spawn_rate"])
+        return stage["users"], stage["spawn_rate"]
 
 
-def shape_for(spec: Mapping[str, Any], user_shape: type[LoadTestShape] | None = None) -> LoadTestShape | None:
+def shape_for(
+    stages: Sequence[StageSpec], user_shape: type[LoadTestShape] | None = None
+) -> LoadTestShape | None:
     """The shape that drives the run: the user's own ``LoadTestShape`` (the marker's ``shape=``), a profile's
     stages, or None for a flat run."""
     if user_shape is not None:
         return user_shape()
-    stages = spec.get("stages")
     return StagesShape(stages) if stages else None
 
 
@@ -82,7 +82,7 @@ class StageRecorder:
             stages.append(
                 {
                     "number": number,
-                    "users": int(self.shape.stages[number - 1]["users"]),
+                    "users": self.shape.stages[number - 1]["users"],
                     "start": before[0],
                     "end": after[0],
                     "total": {
@@ -100,7 +100,7 @@ class StageRecorder:
         return stages
 
 
-def start_users(runner: Runner, environment: Environment, spec: Mapping[str, Any]) -> StageRecorder | None:
+def start_users(runner: Runner, environment: Environment, spec: Spec) -> StageRecorder | None:
     """Start the users: through the shape when the scenario has one (a profile's stages return their recorder),
     else all at once."""
     shape = environment.shape_class

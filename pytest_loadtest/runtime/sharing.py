@@ -15,11 +15,9 @@ from locust.env import Environment
 from locust.runners import MasterRunner, Runner, WorkerRunner
 
 from pytest_loadtest import shared_values
+from pytest_loadtest.engine.protocol import ITERATIONS_KEY, SETUP_MESSAGE, IterationCounts, Spec, WorkerSetup
 from pytest_loadtest.runtime import arrival
 from pytest_loadtest.settings.rate import rate_per_worker
-
-SETUP_MESSAGE = "pytest_loadtest_setup"
-REPORT_KEY = "pytest_loadtest_iterations"
 
 
 class Sharing:
@@ -27,7 +25,7 @@ class Sharing:
 
     def __init__(self, rate: float | None) -> None:
         self.rate = rate
-        self.counts = {"iterations": 0, "dropped_iterations": 0}
+        self.counts = IterationCounts(iterations=0, dropped_iterations=0)
         self.schedule: arrival.ArrivalSchedule | None = None
 
     def figures(self) -> dict[str, Any]:
@@ -38,21 +36,23 @@ class Sharing:
         return dict(self.counts)
 
     def add_report(self, client_id: str, data: Mapping[str, Any], **kwargs: Any) -> None:
-        for key, count in data.get(REPORT_KEY, {}).items():
-            self.counts[key] += int(count)
+        counts: IterationCounts | None = data.get(ITERATIONS_KEY)
+        if counts:
+            self.counts["iterations"] += counts["iterations"]
+            self.counts["dropped_iterations"] += counts["dropped_iterations"]
 
     def reset(self, **kwargs: Any) -> None:
-        self.counts = dict.fromkeys(self.counts, 0)
+        self.counts = IterationCounts(iterations=0, dropped_iterations=0)
 
 
-def share(environment: Environment, runner: Runner, spec: Mapping[str, Any]) -> Sharing:
+def share(environment: Environment, runner: Runner, spec: Spec) -> Sharing:
     """Install the spec's values and rate for this run: here (local runner) or on every worker (a master)."""
-    values, rate = spec.get("values") or {}, spec.get("rate")
+    values, rate = spec["values"], spec["rate"]
     shared_values.install(values)
     sharing = Sharing(rate)
     if isinstance(runner, MasterRunner):
         share_rate = rate_per_worker(rate, runner.worker_count) if rate else None
-        runner.send_message(SETUP_MESSAGE, {"values": values, "rate": share_rate})
+        runner.send_message(SETUP_MESSAGE, dict(WorkerSetup(values=values, rate=share_rate)))
         environment.events.worker_report.add_listener(sharing.add_report)  # type: ignore[no-untyped-call]
         environment.events.reset_stats.add_listener(sharing.reset)  # type: ignore[no-untyped-call]
     elif rate:
@@ -83,11 +83,12 @@ def receive(environment: Environment, runner: WorkerRunner) -> None:
     """On a worker: take the master's values and rate share before it spawns users."""
 
     def on_setup(environment: Environment, msg: Any, **kwargs: Any) -> None:
-        shared_values.install(msg.data["values"])
-        if msg.data["rate"]:
-            schedule = arrival.pace(environment, msg.data["rate"])
+        setup: WorkerSetup = msg.data
+        shared_values.install(setup["values"])
+        if setup["rate"]:
+            schedule = arrival.pace(environment, setup["rate"])
             environment.events.report_to_master.add_listener(  # type: ignore[no-untyped-call]
-                lambda client_id, data: data.update({REPORT_KEY: schedule.take_counts()})
+                lambda client_id, data: data.update({ITERATIONS_KEY: schedule.take_counts()})
             )
 
     runner.register_message(SETUP_MESSAGE, on_setup)

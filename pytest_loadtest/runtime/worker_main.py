@@ -2,9 +2,9 @@
 
 Started two ways:
 
-- by the engine (no arguments), for ``--load-workers``: one JSON line on stdin (master address, User class
-  references, ``sys.path``, allowed hosts); JSON lines on stdout: ``connected`` (its Locust client id) and, at the
-  end, ``done`` (the requests it counted itself). End of stdin means the engine is gone, so the worker quits.
+- by the engine (no arguments), for ``--load-workers``: one ``WorkerSpec`` line on stdin (master address, User
+  class references, ``sys.path``, allowed hosts); message lines on stdout (see ``engine/protocol.py``):
+  ``WorkerConnected`` (its Locust client id) and, at the end, ``WorkerDone`` (the requests it counted itself). End of stdin means the engine is gone, so the worker quits.
 - by hand, on any machine that can reach the master, for ``--load-expect-workers``:
   ``python -m pytest_loadtest.runtime.worker_main --master-host H --master-port P tests/test_x.py`` runs the User
   classes of that file, found the way ``locust -f`` finds them, for one scenario; with ``--loop`` for every
@@ -18,11 +18,12 @@ tells it to quit. Started by the engine, what it prints and logs goes to its std
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
+
+from pytest_loadtest.engine import protocol
 
 REPORT_INTERVAL = 1.0
 """Seconds between a worker's stats reports (Locust's default is 3): what a lost worker takes with it."""
@@ -30,9 +31,6 @@ REPORT_INTERVAL = 1.0
 MASTER_GONE_WAIT = 3.0
 """Seconds a looping worker waits for the previous scenario's master to close its port before it starts the next
 process (a master that is already the next one is joined after that wait)."""
-
-Report = Callable[[dict[str, Any]], None]
-
 
 NO_MASTER = 3
 """Exit status of a worker started by hand when no master answered (Locust gives up after 60 tries of 5 s)."""
@@ -160,16 +158,17 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _run_for_engine() -> int:
-    spec = json.loads(sys.stdin.buffer.readline())
-    protocol = os.fdopen(os.dup(1), "w", buffering=1)
+    spec = protocol.decode_worker_spec(sys.stdin.buffer.readline())
+    channel = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # user code that prints goes to stderr, never into the protocol
     sys.path[:] = spec["sys_path"]
     from pytest_loadtest.runtime.engine_main import line_buffered_output, setup_locust_logging
 
     line_buffered_output()
 
-    def report(message: dict[str, Any]) -> None:
-        protocol.write(json.dumps(message) + "\n")
+    def report(message: protocol.Message) -> None:
+        channel.write(protocol.encode(message))
+        channel.flush()
 
     import locust  # noqa: F401  (patches gevent before anything opens a socket)
 
@@ -177,7 +176,8 @@ def _run_for_engine() -> int:
 
     setup_locust_logging()
 
-    locust_run.import_test_module(spec)  # as locust --worker -f would: its listeners register here too
+    # as locust --worker -f would: its listeners register here too
+    locust_run.import_test_module(spec["test_module"])
     user_classes = [locust_run.load_user_class(ref) for ref in spec["user_classes"]]
     serve(
         spec["master_host"],
@@ -195,7 +195,7 @@ def serve(
     master_port: int,
     user_classes: Sequence[type[Any]],
     allowed_hosts: Sequence[str],
-    report: Report,
+    report: protocol.Emit,
     quit_on_eof: bool = False,
 ) -> None:
     """Connect to the master, run the users it assigns, and return once it says quit (or stdin ends)."""
@@ -222,14 +222,14 @@ def serve(
     runner = sharing.create_worker_runner(environment, master_host, master_port)
     # As locust --worker: init fires once the runner exists (listeners register their custom messages there).
     environment.events.init.fire(environment=environment, runner=runner, web_ui=None)  # type: ignore[no-untyped-call]
-    report({"type": "connected", "client_id": runner.client_id, "pid": os.getpid()})
+    report(protocol.WorkerConnected(runner.client_id))
     runner.greenlet.join()
     # Tells the master this worker quit; it follows the last stats report on the same connection, so once the master
     # has seen it, it has every figure of this worker.
     environment.events.quitting.fire(environment=environment, reverse=True)  # type: ignore[no-untyped-call]
     runner.client.close(linger=2000)  # type: ignore[no-untyped-call]
     environment.events.quit.fire(exit_code=environment.process_exit_code or 0)  # type: ignore[no-untyped-call]
-    report({"type": "done", "client_id": runner.client_id, "sent": counted[0]})
+    report(protocol.WorkerDone(runner.client_id, counted[0]))
 
 
 def _quit_on_eof(environment: Any) -> None:
@@ -248,7 +248,7 @@ def _quit_on_eof(environment: Any) -> None:
     gevent.spawn(watch)
 
 
-def _ignore(message: dict[str, Any]) -> None:
+def _ignore(message: protocol.Message) -> None:
     """Started by hand there is no engine to read our messages."""
 
 

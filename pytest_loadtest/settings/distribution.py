@@ -1,20 +1,18 @@
-"""Settings of a distributed run (Locust master + workers) and the verdict on lost workers: plain data, no Locust.
+"""Settings of a distributed run (Locust master + workers): plain data, no Locust.
 
 The engine side (master, worker processes) is in ``distributed.py`` and ``worker_process.py``; this module is what
-the scenario model and the plugin need: parsers for the layered settings, the ``Distribution`` value sent to the
-engine, and the failure message when a worker was lost mid-run.
+the scenario model and the plugin need: parsers for its settings (the rows of ``table.py``), and the ``Distribution``
+value sent to the engine (the failure message when a worker was lost mid-run is a gate: ``measure/gates.py``).
 """
 
 from __future__ import annotations
 
-import ipaddress
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from pytest_loadtest.measure.result import LoadResult
-from pytest_loadtest.settings.durations import parse_duration
+from pytest_loadtest.settings.parsers import number
 
 DEFAULT_WORKER_TIMEOUT = 60.0
 LOCUST_MASTER_PORT = 5557
@@ -22,17 +20,11 @@ LOCUST_MASTER_PORT = 5557
 DISTRIBUTED_RUN_ALLOWANCE = 5.0
 """Seconds a distributed run takes beyond a local one: the master's wait for the workers' first reports after
 spawning, and the quit handshake that collects every worker's last figures."""
-
-DISTRIBUTION_HELP = {
-    "workers": "run each scenario on a Locust master with N local worker processes ('auto': one per available "
-    "core; 0: no workers, one process)",
-    "expect_workers": "also wait for N Locust workers started elsewhere (see 'Distributed runs' in docs/LOAD_TESTING.md)",
-    "master_bind_host": "address the Locust master listens on for workers (default 127.0.0.1; a non-loopback "
-    "address lets other machines connect)",
-    "master_bind_port": f"port the Locust master listens on (default: a free port, or {LOCUST_MASTER_PORT} "
-    "when remote workers are expected)",
-    "worker_timeout": f"seconds to wait for every worker to connect (default {DEFAULT_WORKER_TIMEOUT:g})",
-}
+parse_worker_count = number(int, refusal="must be a whole number >= 0", minimum=0, uniform=True)
+parse_port = number(
+    int, refusal="must be a port number 0-65535 (0: any free port)", minimum=0, maximum=65535, uniform=True
+)
+_local_worker_count = number(int, refusal="must be a whole number >= 0 or 'auto'", minimum=0, uniform=True)
 
 
 def available_cores() -> int:
@@ -47,52 +39,13 @@ def parse_workers(value: object) -> int:
     """A whole number of local workers >= 0, or ``auto`` for one per available core."""
     if isinstance(value, str) and value.strip().lower() == "auto":
         return available_cores()
-    return _whole_number(value, "a whole number >= 0 or 'auto'")
-
-
-def parse_worker_count(value: object) -> int:
-    return _whole_number(value, "a whole number >= 0")
-
-
-def parse_port(value: object) -> int:
-    port = _whole_number(value, "a port number 0-65535 (0: any free port)")
-    if port > 65535:
-        raise ValueError("must be a port number 0-65535 (0: any free port)")
-    return port
+    return _local_worker_count(value)
 
 
 def parse_bind_host(value: object) -> str:
     if not isinstance(value, str) or not value.strip() or any(c.isspace() for c in value.strip()):
         raise ValueError("must be an address to listen on, such as 127.0.0.1, 0.0.0.0 or a host name")
     return value.strip()
-
-
-def parse_worker_timeout(value: object) -> float:
-    seconds = parse_duration(value)
-    if seconds <= 0:
-        raise ValueError("must be more than 0 seconds")
-    return seconds
-
-
-def _whole_number(value: object, expected: str) -> int:
-    if isinstance(value, bool):
-        raise ValueError(f"must be {expected}")
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if isinstance(value, str) and value.strip().isdigit():
-        value = int(value.strip())
-    if not isinstance(value, int) or value < 0:
-        raise ValueError(f"must be {expected}")
-    return value
-
-
-DISTRIBUTION_PARSERS: dict[str, Callable[[object], Any]] = {
-    "workers": parse_workers,
-    "expect_workers": parse_worker_count,
-    "master_bind_host": parse_bind_host,
-    "master_bind_port": parse_port,
-    "worker_timeout": parse_worker_timeout,
-}
 
 
 @dataclass(frozen=True)
@@ -109,13 +62,6 @@ class Distribution:
     def expected(self) -> int:
         return self.local_workers + self.remote_workers
 
-    @property
-    def loopback_only(self) -> bool:
-        try:
-            return ipaddress.ip_address(self.bind_host).is_loopback
-        except ValueError:
-            return self.bind_host == "localhost"
-
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
@@ -128,17 +74,17 @@ def resolve_distribution(setting: Callable[[str], Any]) -> Distribution | None:
     """The Distribution the resolved settings ask for (``setting(name)`` is None when unset); None: one process.
 
     Every setting is resolved, so a bad value is refused even when no worker is asked for."""
-    values = {name: setting(name) for name in DISTRIBUTION_PARSERS}
-    local, remote = values["workers"] or 0, values["expect_workers"] or 0
+    local, remote = setting("workers") or 0, setting("expect_workers") or 0
+    bind_host, port = setting("master_bind_host"), setting("master_bind_port")
+    timeout = setting("worker_timeout")
     if local + remote == 0:
         return None
-    port = values["master_bind_port"]
     return Distribution(
         local_workers=local,
         remote_workers=remote,
-        bind_host=values["master_bind_host"] or "127.0.0.1",
+        bind_host=bind_host or "127.0.0.1",
         bind_port=port if port is not None else (LOCUST_MASTER_PORT if remote else 0),
-        timeout=values["worker_timeout"] or DEFAULT_WORKER_TIMEOUT,
+        timeout=timeout or DEFAULT_WORKER_TIMEOUT,
     )
 
 
@@ -147,18 +93,3 @@ def allowances(distribution: Distribution | None) -> tuple[float, float]:
     if distribution is None:
         return 0.0, 0.0
     return distribution.timeout, DISTRIBUTED_RUN_ALLOWANCE
-
-
-def lost_workers_message(test_id: str, result: LoadResult) -> str | None:
-    """Why a distributed run failed when workers were lost mid-run, with the partial figures; None when none was."""
-    if not result.lost_workers:
-        return None
-    total = result.total
-    lost = "\n".join(f"  - {worker}" for worker in result.lost_workers)
-    return (
-        f"{test_id}: lost {len(result.lost_workers)} Locust worker(s) during the load scenario; stopped after "
-        f"{result.elapsed:.1f}s of {result.duration:g}s.\n{lost}\n"
-        f"partial figures (the lost worker's last report interval never arrived): {total.num_requests} requests, "
-        f"{total.num_failures} failures, {total.rps:.1f} req/s, p50 {total.percentile(0.5):g} ms, "
-        f"p95 {total.percentile(0.95):g} ms"
-    )

@@ -27,10 +27,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from pytest_loadtest.engine.protocol import StageSpec
 from pytest_loadtest.errors import LoadTestUsageError, shown
 from pytest_loadtest.scenario import Scenario
-from pytest_loadtest.settings.durations import parse_duration
 from pytest_loadtest.settings.resolve import Layer
+from pytest_loadtest.settings.table import PROFILE_KEYS, SETTINGS_BY_NAME
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -42,10 +43,8 @@ PROFILE_HELP = (
     "load profile to run: a named set of users/spawn rate/duration (and stages) from the profiles file"
 )
 PROFILES_FILE_HELP = f"TOML file defining the load profiles (default: {DEFAULT_PROFILES_FILE} in the rootdir)"
-SHAPE_SETTINGS = frozenset({"users", "spawn_rate", "duration"})
+SHAPE_SETTINGS = ("users", "spawn_rate", "duration")
 """Settings a staged profile derives from its stages; setting one on the command line runs the profile flat."""
-_NOT_SETTINGS = frozenset({"host", "thresholds"})
-"""A profile says how hard to push, not where or what passes."""
 
 
 @dataclass(frozen=True)
@@ -56,8 +55,8 @@ class Stage:
     spawn_rate: float
     duration: float
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"users": self.users, "spawn_rate": self.spawn_rate, "duration": self.duration}
+    def to_dict(self) -> StageSpec:
+        return StageSpec(users=self.users, spawn_rate=self.spawn_rate, duration=self.duration)
 
 
 @dataclass(frozen=True)
@@ -81,8 +80,9 @@ def chosen_name(candidates: list[tuple[object, str]]) -> tuple[str, str] | None:
     return None
 
 
-def load_profiles(path: Path, known_settings: frozenset[str]) -> dict[str, Profile]:
-    """Every profile of the file, validated: keys are run settings (``known_settings``), ``description``, ``stages``."""
+def load_profiles(path: Path) -> dict[str, Profile]:
+    """Every profile of the file, validated: keys are the settings a profile may set (``PROFILE_KEYS``),
+    ``description`` and ``stages``."""
     try:
         document = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -94,17 +94,17 @@ def load_profiles(path: Path, known_settings: frozenset[str]) -> dict[str, Profi
         source = f"profile {name!r} in {path}"
         if not isinstance(table, dict):
             raise LoadTestUsageError(f"{path}: {name!r} must be a table ([{name}]) of settings")
-        profiles[name] = _profile(name, source, table, known_settings - _NOT_SETTINGS)
+        profiles[name] = _profile(name, source, table)
     return profiles
 
 
-def _profile(name: str, source: str, table: Mapping[str, Any], allowed: frozenset[str]) -> Profile:
+def _profile(name: str, source: str, table: Mapping[str, Any]) -> Profile:
     values = {key: value for key, value in table.items() if key not in ("description", "stages")}
-    unknown = sorted(set(values) - allowed)
+    unknown = sorted(set(values) - PROFILE_KEYS)
     if unknown:
         raise LoadTestUsageError(
             f"{source}: unknown setting(s) {', '.join(unknown)}; a profile may set "
-            f"{', '.join(sorted(allowed))}, description and stages"
+            f"{', '.join(sorted(PROFILE_KEYS))}, description and stages"
         )
     stages = _stages(source, table.get("stages", []))
     if stages:
@@ -124,40 +124,31 @@ def _stages(source: str, raw: object) -> tuple[Stage, ...]:
         raise LoadTestUsageError(f"{source}: stages must be a list of {{users, spawn_rate, duration}} tables")
     stages = []
     for number, entry in enumerate(raw, start=1):
-        if not isinstance(entry, dict) or set(entry) != {"users", "spawn_rate", "duration"}:
+        if not isinstance(entry, dict) or set(entry) != set(SHAPE_SETTINGS):
             raise LoadTestUsageError(
                 f"{source}: stage {number} must be a table with exactly users, spawn_rate and duration, "
                 f"got {shown(entry)}"
             )
-        users, rate = entry["users"], entry["spawn_rate"]
-        if isinstance(users, bool) or not isinstance(users, int) or users < 1:
-            raise LoadTestUsageError(
-                f"{source}: stage {number}: users={shown(users)} must be a whole number >= 1"
-            )
-        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not rate > 0:
-            raise LoadTestUsageError(
-                f"{source}: stage {number}: spawn_rate={shown(rate)} must be a number > 0"
-            )
-        try:
-            duration = parse_duration(entry["duration"])
-        except ValueError as exc:
-            raise LoadTestUsageError(
-                f"{source}: stage {number}: duration={shown(entry['duration'])}: {exc}"
-            ) from None
-        if duration <= 0:
-            raise LoadTestUsageError(f"{source}: stage {number}: duration must be more than 0 seconds")
-        stages.append(Stage(users, float(rate), duration))
+        stages.append(Stage(*(_stage_value(source, number, name, entry[name]) for name in SHAPE_SETTINGS)))
     return tuple(stages)
 
 
-def select_profile(name: str, where: str, path: Path | None, known_settings: frozenset[str]) -> Profile:
+def _stage_value(source: str, number: int, name: str, value: object) -> Any:
+    """One of a stage's settings, parsed as the setting itself is."""
+    try:
+        return SETTINGS_BY_NAME[name].parse(value)
+    except ValueError as exc:
+        raise LoadTestUsageError(f"{source}: stage {number}: {name}={shown(value)}: {exc}") from None
+
+
+def select_profile(name: str, where: str, path: Path | None) -> Profile:
     """The profile ``name`` (chosen in ``where``) from ``path``; a usage error lists the known ones."""
     if path is None:
         raise LoadTestUsageError(
             f"load profile {name!r} was asked for ({where}) but there is no profiles file: create "
             f"{DEFAULT_PROFILES_FILE} in the rootdir or set the ini key load_profiles_file"
         )
-    profiles = load_profiles(path, known_settings)
+    profiles = load_profiles(path)
     if name not in profiles:
         known = ", ".join(profiles) or "none"
         raise LoadTestUsageError(
@@ -172,6 +163,4 @@ def with_stages(scenario: Scenario, profile: Profile | None, command_line: Mappi
         return scenario
     if any(command_line.get(name) not in (None, "") for name in SHAPE_SETTINGS):
         return scenario
-    return replace(
-        scenario, extra={**scenario.extra, "stages": [stage.to_dict() for stage in profile.stages]}
-    )
+    return replace(scenario, stages=tuple(stage.to_dict() for stage in profile.stages))

@@ -5,40 +5,20 @@ Each value is parsed where it is given, so that an error names the test, the set
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 from pytest_loadtest.errors import LoadTestUsageError, shown
 from pytest_loadtest.measure.evidence import DEFAULT_MIN_SAMPLES
-from pytest_loadtest.measure.saturation import parse_flag
 from pytest_loadtest.measure.thresholds import parse_thresholds, with_failure_tolerance
 from pytest_loadtest.scenario import DEFAULT_STOP_TIMEOUT, ModuleRef, Scenario, UserClassRef
-from pytest_loadtest.settings.distribution import DISTRIBUTION_PARSERS, resolve_distribution
-from pytest_loadtest.settings.durations import as_float, parse_duration
+from pytest_loadtest.settings.distribution import resolve_distribution
 from pytest_loadtest.settings.rate import parse_rate
+from pytest_loadtest.settings.table import MARKER_KEYWORDS, SETTINGS_BY_NAME, Where, settable
 
 DEFAULT_USERS = 1
 DEFAULT_DURATION = 10.0
-MARKER_KEYWORDS = frozenset(
-    {
-        "users",
-        "spawn_rate",
-        "duration",
-        "host",
-        "thresholds",
-        "warmup",
-        "workers",
-        "min_samples",
-        "allow_saturation",
-        "max_fail_ratio",
-        "tags",
-        "exclude_tags",
-    }
-    | {"rate", "values", "options", "shape"}
-)
 
 
 @dataclass(frozen=True)
@@ -55,7 +35,7 @@ class Layer:
 
 
 def command_line_layer(values: Mapping[str, object]) -> Layer:
-    return Layer("the command line", values, lambda name: "--load-" + name.replace("_", "-"))
+    return Layer("the command line", values, lambda name: SETTINGS_BY_NAME[name].option)
 
 
 def marker_layer(test_id: str, kwargs: Mapping[str, object]) -> Layer:
@@ -65,82 +45,13 @@ def marker_layer(test_id: str, kwargs: Mapping[str, object]) -> Layer:
 def environment_layer(environ: Mapping[str, str]) -> Layer:
     return Layer(
         "the environment",
-        {name: environ.get("LOAD_" + name.upper()) for name in _PARSERS},
-        lambda n: "LOAD_" + n.upper(),
+        {setting.name: environ.get(setting.variable) for setting in settable(Where.ENVIRONMENT)},
+        lambda name: SETTINGS_BY_NAME[name].variable,
     )
 
 
 def ini_layer(values: Mapping[str, object]) -> Layer:
-    return Layer("the ini file", values, lambda name: "load_" + name)
-
-
-def _parse_users(value: object) -> int:
-    number = _parse_number(value)
-    if not float(number).is_integer() or number < 1:
-        raise ValueError("must be a whole number >= 1")
-    return int(number)
-
-
-def _parse_spawn_rate(value: object) -> float:
-    number = _parse_number(value)
-    if number <= 0:
-        raise ValueError("must be a number > 0 (users started per second)")
-    return number
-
-
-def _parse_positive_duration(value: object) -> float:
-    seconds = parse_duration(value)
-    if seconds <= 0:
-        raise ValueError("must be more than 0 seconds")
-    return seconds
-
-
-def _parse_min_samples(value: object) -> float:
-    number = _parse_number(value)
-    if number < 0:
-        raise ValueError("must be a number >= 0 (0 judges every threshold on whatever samples it has)")
-    return number
-
-
-def _parse_host(value: object) -> str:
-    if not isinstance(value, str):
-        raise ValueError("must be a base URL such as 'http://127.0.0.1:8000'")
-    host = value.strip()
-    parts = urlsplit(host)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(
-            "must be a base URL with http:// or https:// and a host, such as 'http://127.0.0.1:8000'"
-        )
-    if parts.query or parts.fragment or host.endswith(("?", "#")):
-        raise ValueError(
-            "must be a base URL without a query string or #fragment: Locust puts each request's path after the "
-            "host as it is, so they would end up in the middle of every URL"
-        )
-    return host  # exactly as given, trailing "/" included: Locust joins a request's path to it as it is
-
-
-def _parse_ratio(value: object) -> float:
-    """A failure ratio: ``"1%"``, ``"0.5 %"`` or a fraction (``0.01``), from 0 to 100%."""
-    if isinstance(value, str) and value.strip().endswith("%"):
-        ratio = _parse_number(value.strip()[:-1]) / 100.0
-    else:
-        ratio = _parse_number(value)
-    if not 0.0 <= ratio <= 1.0:
-        raise ValueError("must be a ratio from 0% to 100%, such as 1% or 0.01")
-    return ratio
-
-
-def _parse_tags(value: object) -> tuple[str, ...]:
-    """Tags as a list (``["checkout", "browse"]``) or one string separated by commas or spaces."""
-    if isinstance(value, str):
-        parts = value.replace(",", " ").split()
-    elif isinstance(value, (list, tuple)) and all(isinstance(part, str) for part in value):
-        parts = [part.strip() for part in value]
-    else:
-        raise ValueError("must be a list of tag names or one string of them separated by commas")
-    if not parts or not all(parts):
-        raise ValueError("must name at least one tag (leave the setting out to run every task)")
-    return tuple(parts)
+    return Layer("the ini file", values, lambda name: SETTINGS_BY_NAME[name].ini_key)
 
 
 def parse_locust_options(test_id: str, source: str, options: object) -> dict[str, Any]:
@@ -166,56 +77,32 @@ def parse_locust_options(test_id: str, source: str, options: object) -> dict[str
     return {name.lstrip("-").replace("-", "_"): value for name, value in options.items()}
 
 
-def _parse_number(value: object) -> float:
-    if isinstance(value, bool):
-        raise ValueError("must be a number")
-    if isinstance(value, (int, float)):
-        number = as_float(value)
-    elif isinstance(value, str):
-        try:
-            number = float(value.strip())
-        except ValueError:
-            raise ValueError("must be a number") from None
-    else:
-        raise ValueError(f"must be a number, got {type(value).__name__}")
-    if not math.isfinite(number):
-        raise ValueError("must be a finite number")
-    return number
-
-
-_PARSERS: dict[str, Callable[[object], Any]] = {
-    "users": _parse_users,
-    "spawn_rate": _parse_spawn_rate,
-    "duration": _parse_positive_duration,
-    "host": _parse_host,
-    "warmup": parse_duration,
-    "stop_timeout": parse_duration,
-    "min_samples": _parse_min_samples,
-    "allow_saturation": parse_flag,
-    "max_fail_ratio": _parse_ratio,
-    "tags": _parse_tags,
-    "exclude_tags": _parse_tags,
-    **DISTRIBUTION_PARSERS,
-}
-
-
 def setting_source(name: str, layers: Sequence[Layer]) -> str | None:
     """Where a setting's value comes from: the source of the first layer that sets it."""
     return next((layer.source for layer in layers if layer.get(name) is not None), None)
 
 
+def parsed_setting(name: str, layer: Layer) -> Any:
+    """The value ``layer`` gives a setting, parsed; None when it gives none. A bad value is a usage error naming the
+    setting as spelled there, the value and the layer."""
+    raw = layer.get(name)
+    if raw is None:
+        return None
+    try:
+        return SETTINGS_BY_NAME[name].parse(raw)
+    except ValueError as exc:
+        raise LoadTestUsageError(f"{layer.spell(name)}={shown(raw)} from {layer.source}: {exc}") from None
+
+
 def resolve_setting(name: str, layers: Sequence[Layer], test_id: str) -> Any:
     """The value of one setting from the first layer that sets it, parsed; None when no layer does."""
     for layer in layers:
-        raw = layer.get(name)
-        if raw is None:
-            continue
         try:
-            return _PARSERS[name](raw)
-        except ValueError as exc:
-            raise LoadTestUsageError(
-                f"{test_id}: {layer.spell(name)}={shown(raw)} from {layer.source}: {exc}"
-            ) from None
+            value = parsed_setting(name, layer)
+        except LoadTestUsageError as exc:
+            raise LoadTestUsageError(f"{test_id}: {exc}") from None
+        if value is not None:
+            return value
     return None
 
 
@@ -308,13 +195,12 @@ def _check_classes_have_host(test_id: str, user_classes: Sequence[object]) -> No
             )
 
 
-def check_marker_keywords(
-    test_id: str, kwargs: Mapping[str, object], known: frozenset[str] = MARKER_KEYWORDS
-) -> None:
-    unknown = sorted(set(kwargs) - known)
+def check_marker_keywords(test_id: str, kwargs: Mapping[str, object]) -> None:
+    unknown = sorted(set(kwargs) - MARKER_KEYWORDS)
     if unknown:
         raise LoadTestUsageError(
-            f"{test_id}: unknown load marker argument(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
+            f"{test_id}: unknown load marker argument(s) {', '.join(unknown)}; "
+            f"known: {', '.join(sorted(MARKER_KEYWORDS))}"
         )
 
 
@@ -323,7 +209,6 @@ def resolve_scenario(
     user_classes: Sequence[object],
     marker_kwargs: Mapping[str, object],
     layers: Sequence[Layer],
-    default_host: str | None = None,
     body: UserClassRef | None = None,
     test_module: ModuleRef | None = None,
     command_line_options: Mapping[str, str | bool] | None = None,
@@ -353,7 +238,7 @@ def resolve_scenario(
             "second) in the load marker"
         )
     stop_timeout = resolve_setting("stop_timeout", layers, test_id)
-    host = resolve_setting("host", layers, test_id) or default_host
+    host = resolve_setting("host", layers, test_id)
     if host is None:
         _check_classes_have_host(test_id, user_classes)
     return Scenario(

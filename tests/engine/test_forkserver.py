@@ -16,6 +16,7 @@ import psutil
 import pytest
 
 from pytest_loadtest import EngineError, ForkServer, Scenario, UserClassRef, run_scenario
+from pytest_loadtest.engine.protocol import EngineExited, EngineStarted, decode
 from tests.support.target import TargetServer
 
 MODULE = """
@@ -136,10 +137,11 @@ def test_a_request_withdrawn_before_the_fork_starts_no_engine() -> None:
         engine = server.fork(stderr)
         engine.send(b"not a spec\n")
         with engine.channel.makefile("rb") as lines:
-            messages = [json.loads(line) for line in lines]  # until the server reports the exit and closes
+            messages = [decode(line) for line in lines]  # until the server reports the exit and closes
         engine.reap()
-        assert [m["type"] for m in messages] == ["engine", "exit"]
-        assert messages[-1]["code"] == 1 and b"JSONDecodeError" in stderr_text(stderr)
+        assert [type(message) for message in messages] == [EngineStarted, EngineExited]
+        assert messages[-1] == EngineExited(1)
+        assert b"EngineError: an unreadable spec: b'not a spec\\n'" in stderr_text(stderr)
         assert stderr_text(withdrawn) == b""  # a forked engine would have failed reading its missing spec
 
 

@@ -10,7 +10,7 @@ from locust import FastHttpUser, task
 from pytest_loadtest.errors import LoadTestUsageError
 from pytest_loadtest.measure.evidence import EvidenceRule, ramp_up_seconds, samples_needed
 from pytest_loadtest.measure.result import EntryStats, LoadResult
-from pytest_loadtest.measure.saturation import GeneratorCpu, assess, parse_flag, saturation_message
+from pytest_loadtest.measure.saturation import GeneratorCpu, assess, saturation_message
 from pytest_loadtest.measure.thresholds import (
     Status,
     Verdict,
@@ -19,6 +19,7 @@ from pytest_loadtest.measure.thresholds import (
     parse_thresholds,
     render_table,
 )
+from pytest_loadtest.settings.parsers import parse_flag
 from pytest_loadtest.settings.resolve import ini_layer, marker_layer, resolve_scenario, resolve_setting
 
 

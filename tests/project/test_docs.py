@@ -20,8 +20,11 @@ from pathlib import Path
 
 import pytest
 
+from pytest_loadtest.settings.table import MARKER_KEYWORDS, SETTINGS, Setting, Where, settable
+
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = sorted((ROOT / "docs").glob("*.md"))
+GUIDE = ROOT / "docs" / "LOAD_TESTING.md"
 QUICKSTART = ROOT / "docs" / "LOAD_TESTING_QUICKSTART.md"
 OPS_GUIDE = ROOT / "docs" / "LOAD_TESTING_OPS_GUIDE.md"
 BLOCK_TIMEOUT = 60.0
@@ -103,6 +106,65 @@ def test_every_option_the_docs_name_exists() -> None:
     assert not missing, f"options named in the docs that pytest --help does not list: {missing}"
 
 
+SETTINGS_COLUMNS = {
+    "command line": Where.COMMAND_LINE,
+    "marker": Where.MARKER,
+    "environment": Where.ENVIRONMENT,
+    "ini key": Where.INI,
+    "profile": Where.PROFILE,
+}
+
+
+def guide_table(heading: str, first_column: str) -> list[dict[str, str]]:
+    """The rows of the table under ``heading`` in docs/LOAD_TESTING.md whose first column is ``first_column``."""
+    section = GUIDE.read_text(encoding="utf-8").split(f"\n## {heading}\n", 1)[1].split("\n## ", 1)[0]
+    lines = section[section.index(f"| {first_column} |") :].split("\n\n", 1)[0].splitlines()
+    header = [cell.strip() for cell in lines[0].strip("|").split("|")]
+    return [
+        dict(zip(header, (cell.strip() for cell in line.strip("|").split("|")), strict=True))
+        for line in lines[2:]
+    ]
+
+
+def spelled_in_the_docs(cell: str) -> str | None:
+    """A cell's setting as written there: its first `code`, without the marker's ``=``; None for an empty cell."""
+    code = re.match(r"`([^`]+)`", cell)
+    return code.group(1).removesuffix("=") if code else None
+
+
+def spelled_in_the_code(setting: Setting, where: Where) -> str:
+    return {
+        Where.COMMAND_LINE: setting.option,
+        Where.MARKER: setting.name,
+        Where.ENVIRONMENT: setting.variable,
+        Where.INI: setting.ini_key,
+        Where.PROFILE: setting.name,
+    }[where]
+
+
+def test_the_settings_table_of_the_guide_is_the_settings_table_of_the_code() -> None:
+    """Both ways: each row of the guide's table names one setting of settings/table.py, spelled as the plugin does,
+    in exactly the places the code lets it be set; and each setting set outside the marker alone has its row."""
+    documented = {}
+    for row in guide_table("Settings and their precedence", "setting"):
+        places = {where: spelled_in_the_docs(row[column]) for column, where in SETTINGS_COLUMNS.items()}
+        names = {name for name in places.values() if name is not None}
+        setting = next((s for s in SETTINGS if spelled_in_the_code(s, Where.INI) in names), None)
+        assert setting is not None, f"the row {row['setting']!r} names no setting of the code: {names}"
+        assert places == {
+            where: spelled_in_the_code(setting, where) if where in setting.where else None
+            for where in SETTINGS_COLUMNS.values()
+        }, f"the row {row['setting']!r} is not where the code lets {setting.name} be set"
+        documented[setting.name] = row
+    assert sorted(documented) == sorted(s.name for s in SETTINGS if s.where != {Where.MARKER})
+
+
+def test_the_load_markers_arguments_in_the_guide_are_the_markers_keywords() -> None:
+    rows = guide_table("The load marker", "argument")
+    documented = {name for row in rows for name in re.findall(r"`(\w+)`", row["argument"])}
+    assert documented == MARKER_KEYWORDS
+
+
 def test_every_ini_key_the_docs_name_exists() -> None:
     keys = set(re.findall(r"^\s+(load_[a-z_]+) \(", pytest_help(), re.MULTILINE))
     missing = {
@@ -115,8 +177,9 @@ def test_every_ini_key_the_docs_name_exists() -> None:
 
 def test_every_environment_variable_the_docs_name_is_a_setting() -> None:
     keys = set(re.findall(r"^\s+(load_[a-z_]+) \(", pytest_help(), re.MULTILINE))
-    # every setting's LOAD_* variable; warmup has none in the ini file but one in the environment
-    settings = {"LOAD_" + key.removeprefix("load_").upper() for key in keys} | {"LOAD_WARMUP"}
+    # every setting's LOAD_* variable (and those of the session-wide ini keys, such as LOAD_REPORT_DIR)
+    settings = {"LOAD_" + key.removeprefix("load_").upper() for key in keys}
+    settings |= {setting.variable for setting in settable(Where.ENVIRONMENT)}
     # and the variables the plugin (LOAD_SECRET_KEYS) and the Platform API suite (its thresholds, seed) read
     settings |= {name for name in read_variables() if name.startswith("LOAD_")}
     unknown = {

@@ -298,10 +298,18 @@ def test_under_xdist_the_controller_writes_one_report_with_every_worker_test(
     result = run(pytester, target, "-n", "2", "--load-report-dir", "sub/out")
     result.assert_outcomes(passed=2)
     out = pytester.path / "sub" / "out"
-    nodeids = sorted(test["nodeid"] for test in session_json(out)["tests"])
-    assert nodeids == ["test_spread.py::test_a", "test_spread.py::test_b"]
+    records = {test["nodeid"]: test for test in session_json(out)["tests"]}
+    assert sorted(records) == ["test_spread.py::test_a", "test_spread.py::test_b"]
     assert len(list(out.glob("*/locust.html"))) == 2
-    result.stdout.fnmatch_lines(["load test reports: sub/out/index.html, sub/out/loadtest-report.json *"])
+    result.stdout.fnmatch_lines(
+        ["*load tests: 2*", "load test reports: sub/out/index.html, sub/out/loadtest-report.json *"]
+    )
+    # the summary lists each test once, with the requests and the outcome of the record the JSON got
+    rows = [line.split() for line in result.stdout.lines if line.startswith("test_spread.py::")]
+    assert sorted((row[0], row[2], row[-1]) for row in rows) == [
+        (nodeid, str(record["result"]["total"]["num_requests"]), record["outcome"].upper())
+        for nodeid, record in sorted(records.items())
+    ]
 
 
 def test_ctrl_c_still_writes_every_report_with_the_partial_figures(

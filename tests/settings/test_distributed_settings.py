@@ -1,18 +1,16 @@
-"""Distribution settings: parsers, layered precedence, and the lost-worker message (plain Python, no sessions)."""
+"""Distribution settings: parsers and layered precedence (plain Python, no sessions)."""
 
 from __future__ import annotations
 
 import pytest
 
 from pytest_loadtest.errors import LoadTestUsageError
-from pytest_loadtest.measure.result import EntryStats, LoadResult
 from pytest_loadtest.scenario import Scenario
 from pytest_loadtest.settings.distribution import (
     LOCUST_MASTER_PORT,
     Distribution,
     allowances,
     available_cores,
-    lost_workers_message,
     parse_port,
     parse_workers,
 )
@@ -52,16 +50,13 @@ def test_local_workers_listen_on_loopback_on_a_free_port() -> None:
 
 def test_remote_workers_default_to_locusts_port_and_stay_on_loopback_unless_told() -> None:
     distribution = resolve({}, cli={"expect_workers": "2"}).distribution
-    assert distribution == Distribution(local_workers=0, remote_workers=2, bind_port=LOCUST_MASTER_PORT)
-    assert distribution.loopback_only
+    assert distribution == Distribution(
+        local_workers=0, remote_workers=2, bind_host="127.0.0.1", bind_port=LOCUST_MASTER_PORT
+    )
     chosen = resolve(
         {}, cli={"expect_workers": "2", "master_bind_host": "0.0.0.0", "master_bind_port": "6000"}
     ).distribution
-    assert chosen is not None and (chosen.bind_host, chosen.bind_port, chosen.loopback_only) == (
-        "0.0.0.0",
-        6000,
-        False,
-    )
+    assert chosen == Distribution(local_workers=0, remote_workers=2, bind_host="0.0.0.0", bind_port=6000)
 
 
 def test_precedence_command_line_marker_environment_ini() -> None:
@@ -107,19 +102,3 @@ def test_the_engine_gets_the_distribution_and_more_time() -> None:
     assert allowances(None) == (0.0, 0.0)
     startup, run = allowances(scenario.distribution)
     assert startup == 30.0 and run > 0
-
-
-def test_lost_workers_message_shows_the_partial_figures() -> None:
-    total = EntryStats("Aggregated", 200, 2, 400.0, 1.0, 9.0, 2.0, {1.0: 150, 5.0: 50})
-    result = LoadResult(
-        "t::x", None, 4, 30.0, 2.0, total, {}, lost_workers=("worker w1 exited with code -9",)
-    )
-    assert result.partial
-    assert LoadResult.from_dict(result.to_dict()) == result
-    assert lost_workers_message("t::x", result) == (
-        "t::x: lost 1 Locust worker(s) during the load scenario; stopped after 2.0s of 30s.\n"
-        "  - worker w1 exited with code -9\n"
-        "partial figures (the lost worker's last report interval never arrived): 200 requests, 2 failures, "
-        "100.0 req/s, p50 1 ms, p95 5 ms"
-    )
-    assert lost_workers_message("t::x", LoadResult("t::x", None, 4, 30.0, 30.0, total, {})) is None

@@ -14,13 +14,13 @@ from pytest_loadtest.errors import LoadTestUsageError
 from pytest_loadtest.guard import HostGuard, check_targets, scenario_targets
 from pytest_loadtest.measure.thresholds import parse_thresholds
 from pytest_loadtest.settings.resolve import (
-    MARKER_KEYWORDS,
     command_line_layer,
     environment_layer,
     ini_layer,
     marker_layer,
     resolve_scenario,
 )
+from pytest_loadtest.settings.table import MARKER_KEYWORDS
 
 TEST_ID = "test_fuzz.py::test_target"
 FUZZ = settings(max_examples=150, deadline=None)
