@@ -6,7 +6,7 @@ does (its thresholds evaluated, then every reason a load test fails, in order; s
 
 from pytest_loadtest.engine.processes import ForkServer
 from pytest_loadtest.engine.run import run_scenario
-from pytest_loadtest.errors import EngineError, LoadTestUsageError, ScenarioInterrupted
+from pytest_loadtest.errors import EngineError, ForkServerWarning, LoadTestUsageError, ScenarioInterrupted
 from pytest_loadtest.measure.gates import Judgement, judge
 from pytest_loadtest.measure.result import EntryStats, ErrorCount, LoadResult, ProgressPoint, UserException
 from pytest_loadtest.measure.thresholds import evaluate, parse_thresholds, render_table
@@ -19,6 +19,7 @@ __all__ = [
     "EntryStats",
     "ErrorCount",
     "ForkServer",
+    "ForkServerWarning",
     "Judgement",
     "LoadResult",
     "LoadTestUsageError",

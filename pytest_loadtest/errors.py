@@ -25,6 +25,11 @@ class EngineError(RuntimeError):
     """The process that runs the scenario failed in a way the user's input does not explain."""
 
 
+class ForkServerWarning(UserWarning):
+    """The fork server could not give a scenario what the pytest process would import, so it ran in a spawned engine
+    (said once per import path)."""
+
+
 class ScenarioInterrupted(KeyboardInterrupt):
     """The run was interrupted (Ctrl-C or SIGTERM); ``result`` holds the partial figures when there are any."""
 

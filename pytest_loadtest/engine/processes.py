@@ -18,6 +18,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Protocol
 
@@ -151,6 +152,8 @@ class ForkServer:
         self._stderr: IO[bytes] | None = None
         self._asked = False
         """Whether this server was asked for an engine (if not, it has none to kill at the end)."""
+        self._refused: set[tuple[str, ...]] = set()
+        """Import paths that shadow a module the server preloaded: their engines are spawned."""
 
     @staticmethod
     def supported() -> bool:
@@ -165,6 +168,14 @@ class ForkServer:
         """Start the server now (it imports Locust in the background), if it is not running."""
         with self._lock:
             self._running()
+
+    def serves(self, sys_path: Sequence[str]) -> bool:
+        """Whether an engine forked from this server imports what a process with ``sys_path`` would."""
+        return tuple(sys_path) not in self._refused
+
+    def refuse(self, sys_path: Sequence[str]) -> None:
+        """``sys_path`` shadows a module this server preloaded (an engine found it): spawn its engines."""
+        self._refused.add(tuple(sys_path))
 
     def fork(self, stderr: int | IO[bytes]) -> ForkedEngine:
         """A new engine writing its stderr to ``stderr`` (a descriptor, or a real file)."""

@@ -7,7 +7,8 @@ The channels (their transport is the processes' business, see ``engine/processes
 
 - pytest -> engine (stdin; a forked engine's socket): one ``Spec`` line (``encode_spec``), then ``STOP`` at most.
 - engine -> pytest (stdout; the same socket): ``EngineStarted``, ``UsersStarted``, ``ProgressPoint`` while the run
-  goes, then one ``RunResult`` or ``EngineFailed``; the fork server adds ``EngineExited`` (or ``EngineFailed`` when
+  goes, then one ``RunResult`` or ``EngineFailed`` (a forked engine whose import path shadows a preloaded module
+  sends ``ModulesShadowed`` instead, and runs nothing); the fork server adds ``EngineExited`` (or ``EngineFailed`` when
   it could not fork) once the engine is gone. One JSON object a line (``encode`` / ``decode``).
 - pytest -> fork server (its control socket): ``FORK_REQUEST``, with the engine's channel and stderr attached.
 - engine -> local worker (stdin): one ``WorkerSpec`` line; worker -> engine (stdout): ``WorkerConnected``, then
@@ -214,6 +215,14 @@ class EngineExited:
 
 
 @dataclass(frozen=True)
+class ModulesShadowed:
+    """From a forked engine, instead of running: the scenario's import path gives other copies of modules the fork
+    server preloaded (``{name: [the preloaded file, the file the path gives]}``), so it needs a spawned engine."""
+
+    modules: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class WorkerConnected:
     """A local worker is connected to the master as Locust client ``client_id``."""
 
@@ -235,6 +244,7 @@ Message = (
     | RunResult
     | EngineFailed
     | EngineExited
+    | ModulesShadowed
     | WorkerConnected
     | WorkerDone
 )
@@ -247,6 +257,7 @@ _KINDS: dict[str, type[Message]] = {
     "result": RunResult,
     "error": EngineFailed,
     "exit": EngineExited,
+    "shadowed": ModulesShadowed,
     "connected": WorkerConnected,
     "done": WorkerDone,
 }

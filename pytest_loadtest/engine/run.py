@@ -16,13 +16,14 @@ import signal
 import sys
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 
 from pytest_loadtest.engine import protocol
 from pytest_loadtest.engine.output import EngineOutput, OutputCallback
 from pytest_loadtest.engine.processes import EngineProcess, ForkServer, SpawnedEngine, engine_environment
-from pytest_loadtest.errors import EngineError, ScenarioInterrupted
+from pytest_loadtest.errors import EngineError, ForkServerWarning, ScenarioInterrupted
 from pytest_loadtest.measure.result import LoadResult, ProgressPoint
 from pytest_loadtest.scenario import Scenario
 from pytest_loadtest.settings.distribution import allowances
@@ -52,6 +53,24 @@ def run_scenario(
     ``EngineError`` when the engine process fails.
     """
     spec = protocol.engine_spec(scenario.to_spec(), list(sys.path), engine_environment(), os.getcwd())
+    if forkserver is not None and not forkserver.serves(spec["sys_path"]):
+        forkserver = None
+    try:
+        return _run_in_engine(scenario, spec, forkserver, on_progress, on_output)
+    except _Shadowed as shadowed:
+        assert forkserver is not None  # only a forked engine compares its import path with the server's
+        forkserver.refuse(spec["sys_path"])
+        warnings.warn(ForkServerWarning(shadowed.explanation()), stacklevel=2)
+        return _run_in_engine(scenario, spec, None, on_progress, on_output)
+
+
+def _run_in_engine(
+    scenario: Scenario,
+    spec: protocol.Spec,
+    forkserver: ForkServer | None,
+    on_progress: ProgressCallback | None,
+    on_output: OutputCallback | None,
+) -> LoadResult:
     with EngineOutput(on_output) as output, _sigterm_as_interrupt():
         try:
             engine: EngineProcess = (
@@ -107,6 +126,25 @@ def _sigterm_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+class _Shadowed(Exception):
+    """A forked engine found that the scenario's import path shadows modules the fork server preloaded."""
+
+    def __init__(self, modules: dict[str, Any]) -> None:
+        super().__init__(modules)
+        self.modules = modules
+
+    def explanation(self) -> str:
+        shown = "; ".join(
+            f"{name} from {files[0]}, where the import path gives {files[1]}"
+            for name, files in sorted(self.modules.items())
+        )
+        return (
+            f"the fork server had preloaded {shown}: scenarios with this import path run in a spawned engine "
+            "instead (about a second more each), so that they use the same modules as this process; "
+            "LOAD_FORK_SERVER=0 spawns every engine"
+        )
+
+
 class _MessageReader:
     """Reads the engine's JSON lines with a deadline, and its output while it waits."""
 
@@ -135,6 +173,8 @@ class _MessageReader:
                     return LoadResult.from_dict(message.result)
                 elif isinstance(message, protocol.EngineFailed):
                     raise EngineError(f"{message.message}\n{message.traceback}".rstrip())
+                elif isinstance(message, protocol.ModulesShadowed):
+                    raise _Shadowed(message.modules)
                 elif isinstance(message, protocol.EngineExited):
                     self.engine.exited = True
                     raise EngineError(

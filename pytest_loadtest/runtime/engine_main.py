@@ -22,6 +22,7 @@ from typing import Any
 
 from pytest_loadtest.engine import protocol
 from pytest_loadtest.engine.protocol import EngineFailed, RunResult, Spec
+from pytest_loadtest.runtime import preloaded
 
 
 def main() -> int:
@@ -38,6 +39,11 @@ def main() -> int:
     _enter(spec)
 
     try:
+        # A forked engine cannot swap modules that gevent and Locust hold: the caller spawns one instead.
+        shadowed = preloaded.shadowed_since_preload(spec["sys_path"])
+        if shadowed:
+            emit(protocol.ModulesShadowed({name: list(files) for name, files in shadowed.items()}))
+            return 1
         return _run(spec, emit)
     except Exception as exc:  # the parent shows this to the user with the traceback
         emit(_failed(exc))

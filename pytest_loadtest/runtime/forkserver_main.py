@@ -54,10 +54,11 @@ class _Child:
 
 
 def main() -> int:
-    from pytest_loadtest.runtime import engine_main
+    from pytest_loadtest.runtime import engine_main, preloaded
 
     control = socket.socket(fileno=int(sys.argv[1]))
     engine_main.preload()
+    preloaded.remember()
     children: list[_Child] = []
     while True:
         events = _wait(control, children)

@@ -13,6 +13,19 @@ import sys
 from collections.abc import Mapping, Sequence
 from importlib.machinery import PathFinder
 
+_preloaded: dict[str, str] = {}
+"""What the fork server imported before it forked its first engine (empty in a spawned engine)."""
+
+
+def remember() -> None:
+    """In the fork server, once it has preloaded: its engines compare their import path with this."""
+    _preloaded.update(preloaded_files())
+
+
+def shadowed_since_preload(search_path: Sequence[str]) -> dict[str, tuple[str, str]]:
+    """The preloaded modules ``search_path`` would import from another file (none in a spawned engine)."""
+    return shadowed(_preloaded, search_path)
+
 
 def preloaded_files() -> dict[str, str]:
     """The top-level modules imported so far, each with the file it came from (built-in modules have none)."""

@@ -5,9 +5,11 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import tempfile
 import time
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import IO
@@ -15,7 +17,7 @@ from typing import IO
 import psutil
 import pytest
 
-from pytest_loadtest import EngineError, ForkServer, Scenario, UserClassRef, run_scenario
+from pytest_loadtest import EngineError, ForkServer, ForkServerWarning, Scenario, UserClassRef, run_scenario
 from pytest_loadtest.engine.protocol import EngineExited, EngineStarted, decode
 from tests.support.target import TargetServer
 
@@ -178,3 +180,47 @@ def test_spawned(load_result):
     result = pytester.runpytest("-p", "no:cacheprovider", "--load-host", target.url)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*LOAD_FORK_SERVER='sometimes' in the environment: must be true or false*"])
+
+
+CERTIFI_USERS = """
+import certifi
+from locust import FastHttpUser, constant, task
+
+
+class CertifiUser(FastHttpUser):
+    wait_time = constant(0.1)
+
+    @task
+    def which(self):
+        self.client.get("/health", name="vendored" if getattr(certifi, "VENDORED", False) else "site-packages")
+"""
+
+
+def test_a_preloaded_module_the_import_path_shadows_comes_from_the_path_in_a_spawned_engine_said_once(
+    tmp_path: Path, target: TargetServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A vendored certifi first on sys.path (pytest's ``pythonpath`` ini, a conftest) is what the users import, as in
+    this process and in plain locust, though the fork server preloaded the one in site-packages."""
+    import certifi
+
+    vendored = tmp_path / "vendor" / "certifi"
+    shutil.copytree(Path(certifi.__file__).parent, vendored)
+    with (vendored / "__init__.py").open("a") as init:
+        init.write("\nVENDORED = True\n")
+    (tmp_path / "certifi_users.py").write_text(CERTIFI_USERS)
+    monkeypatch.syspath_prepend(str(vendored.parent))
+    ref = UserClassRef("certifi_users", "CertifiUser", str(tmp_path / "certifi_users.py"))
+    shadowing = Scenario("shadowed", (ref,), users=1, spawn_rate=1.0, duration=1.0, host=target.url)
+    with ForkServer() as server:
+        with pytest.warns(ForkServerWarning) as said:
+            first = run_scenario(shadowing, forkserver=server)
+        with warnings.catch_warnings():
+            warnings.simplefilter(
+                "error"
+            )  # said once: the next scenario with this path is spawned without a word
+            second = run_scenario(shadowing, forkserver=server)
+    assert len(said) == 1
+    assert f"certifi from {certifi.__file__}, where the import path gives {vendored / '__init__.py'}" in str(
+        said[0].message
+    )
+    assert set(first.entries) == set(second.entries) == {"GET vendored"}
