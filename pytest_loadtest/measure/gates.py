@@ -69,11 +69,16 @@ class Judgement:
         return self.failed is None
 
 
+def errors_left_to_user_code(result: LoadResult) -> bool:
+    """Whether failed requests and user exceptions alone fail nothing, as in plain locust: user code set the exit
+    code (``environment.process_exit_code``), or ``--exit-code-on-error`` is 0."""
+    return result.process_exit_code is not None or result.exit_code_on_error == 0
+
+
 def judged_thresholds(scenario: Scenario, result: LoadResult) -> tuple[Threshold, ...]:
-    """The thresholds the result is judged on: the scenario's, less the implicit failure tolerance when user code
-    set the exit code or ``--exit-code-on-error`` is 0 (as with plain locust, failed requests alone then fail
-    nothing)."""
-    if result.process_exit_code is not None or result.exit_code_on_error == 0:
+    """The thresholds the result is judged on: the scenario's, less the implicit failure tolerance when errors are
+    left to user code."""
+    if errors_left_to_user_code(result):
         return tuple(threshold for threshold in scenario.thresholds if not threshold.implicit)
     return scenario.thresholds
 
@@ -135,7 +140,7 @@ def lost_workers_message(test_id: str, result: LoadResult) -> str | None:
 
 def _user_exceptions(case: Case) -> str | None:
     exceptions = case.result.exceptions
-    if not exceptions:
+    if not exceptions or errors_left_to_user_code(case.result):
         return None
     shown = "\n".join(f"{exc.count}x {exc.message}\n{exc.traceback}" for exc in exceptions[:3])
     return (
@@ -145,8 +150,14 @@ def _user_exceptions(case: Case) -> str | None:
 
 
 def _listener_errors(case: Case) -> str | None:
-    errors = case.result.listener_errors
-    if not errors:
+    result = case.result
+    errors = result.listener_errors
+    # Plain locust exits 2 on them only when no exit code comes first: the one user code set, or
+    # --exit-code-on-error's when a request failed or a user raised.
+    exit_code_first = result.process_exit_code is not None or bool(
+        result.total.num_failures or result.exceptions
+    )
+    if not errors or (exit_code_first and errors_left_to_user_code(result)):
         return None
     return (
         f"{case.test_id}: Locust caught {len(errors)} exception(s) in event listeners or "
@@ -199,16 +210,22 @@ GATES: tuple[Gate, ...] = (
         "the host guard refused requests (a redirect or an absolute URL to a host that is not allowed)",
         lambda case: refusal_message(case.test_id, case.result.errors),
     ),
-    Gate("user exceptions", "user code raised exceptions (in `on_start`, a task, ...)", _user_exceptions),
-    Gate(
-        "listener errors",
-        "Locust caught exceptions in event listeners or greenlets (plain `locust` exits 2 on them)",
-        _listener_errors,
-    ),
     Gate(
         "process exit code",
         "user code set a non-zero `environment.process_exit_code` (plain `locust` exits with it)",
         _process_exit_code,
+    ),
+    Gate(
+        "user exceptions",
+        "user code raised exceptions (in `on_start`, a task, ...), unless user code set the exit code or "
+        "`--exit-code-on-error` is 0 (plain `locust` then exits with that code)",
+        _user_exceptions,
+    ),
+    Gate(
+        "listener errors",
+        "Locust caught exceptions in event listeners or greenlets (plain `locust` exits 2 on them), unless user "
+        "code set the exit code, or `--exit-code-on-error` is 0 and a request failed or a user raised",
+        _listener_errors,
     ),
     Gate(
         "no request completed",

@@ -247,3 +247,29 @@ def test_the_docs_list_every_gate_in_order() -> None:
     assert [name for _, name, _ in items] == [gate.name for gate in GATES]
     for (_, name, described), gate in zip(items, GATES, strict=True):
         assert " ".join(described.split()).startswith(gate.description), name
+
+
+@pytest.mark.parametrize(
+    ("gates", "changes", "fails"),
+    [
+        (
+            ("user exceptions", "listener errors"),
+            {"exit_code_on_error": 0},
+            None,
+        ),  # plain: exit code 0 comes first
+        (
+            ("listener errors",),
+            {"exit_code_on_error": 0},
+            "listener errors",
+        ),  # plain: nothing failed, so exit 2
+        (("user exceptions", "listener errors"), {"process_exit_code": 0}, None),  # plain: user code's 0
+        (("user exceptions", "listener errors"), {"process_exit_code": 4}, "process exit code"),  # plain: 4
+        (("user exceptions", "listener errors"), {}, "user exceptions"),  # plain: --exit-code-on-error 1
+    ],
+    ids=str,
+)
+def test_user_exceptions_and_listener_errors_are_left_to_the_exit_code_as_locust_does(
+    gates: tuple[str, ...], changes: dict[str, int], fails: str | None
+) -> None:
+    judgement = judge(SCENARIO, replace(tripping(*gates), **changes))
+    assert (judgement.failed.name if judgement.failed else None) == fails

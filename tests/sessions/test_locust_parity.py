@@ -324,6 +324,8 @@ class QuittingUser(FastHttpUser):
     @task
     def health(self):
         self.client.get("/health")
+        if self.environment.parsed_options.raise_in_task:
+            raise ZeroDivisionError("a task went wrong")
 
 
 @events.init.add_listener
@@ -337,6 +339,8 @@ def arguments(parser, **kwargs):
     parser.add_argument("--quit-after", action="store_true", default=False)
     parser.add_argument("--fail-with", type=int, default=0)
     parser.add_argument("--broken-listener", action="store_true", default=False)
+    parser.add_argument("--raise-in-task", action="store_true", default=False)
+    parser.add_argument("--exit-zero", action="store_true", default=False)
 
 
 @events.test_start.add_listener
@@ -349,6 +353,8 @@ def broken(environment, **kwargs):
 def exit_code(environment, **kwargs):
     if environment.parsed_options.fail_with:  # the pattern of Locust's docs, "Controlling the exit code"
         environment.process_exit_code = environment.parsed_options.fail_with
+    elif environment.parsed_options.exit_zero:
+        environment.process_exit_code = 0
 
 
 @pytest.mark.load(QuittingUser, users=2, duration=5, options={"quit_after": True})
@@ -364,6 +370,11 @@ def test_exit_code():
 @pytest.mark.load(QuittingUser, users=2, duration=1, options={"broken_listener": True})
 def test_broken_listener():
     pass
+
+
+@pytest.mark.load(QuittingUser, users=2, duration=1, options={"raise_in_task": True, "exit_zero": True})
+def test_exceptions_with_exit_code_zero(load_result):
+    assert load_result.exceptions  # they were counted; user code's exit code 0 decides, as in plain locust
 """
 
 
@@ -377,9 +388,10 @@ def test_user_code_that_quits_sets_an_exit_code_or_breaks_a_listener_ends_the_te
     assert quitting.returncode == 0 and time.monotonic() - started < 4.5, quitting.log[-2000:]
     assert run_plain_locust(locustfile, *plain, "-t", "1s", "--fail-with", "3").returncode == 3
     assert run_plain_locust(locustfile, *plain, "-t", "1s", "--broken-listener").returncode == 2
+    assert run_plain_locust(locustfile, *plain, "-t", "1s", "--raise-in-task", "--exit-zero").returncode == 0
 
     result = run(pytester, target, "--junitxml=junit.xml")
-    result.assert_outcomes(passed=1, failed=2)
+    result.assert_outcomes(passed=2, failed=2)
     result.stdout.fnmatch_lines(
         ["*test_exit_code: user code set environment.process_exit_code = 3 (plain locust would exit with 3)"]
     )
