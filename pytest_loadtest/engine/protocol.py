@@ -14,7 +14,8 @@ The channels (their transport is the processes' business, see ``engine/processes
 - engine -> local worker (stdin): one ``WorkerSpec`` line; worker -> engine (stdout): ``WorkerConnected``, then
   ``WorkerDone``.
 - Locust master -> workers, over Locust's own channel: the custom message ``SETUP_MESSAGE`` (``WorkerSetup``);
-  workers -> master: ``IterationCounts`` under ``ITERATIONS_KEY`` in their stats reports.
+  workers -> master: ``IterationCounts`` under ``ITERATIONS_KEY`` and new listener errors under
+  ``LISTENER_ERRORS_KEY`` in their stats reports.
 
 The spec is JSON-shaped typed dicts (one nested document); the messages are dataclasses (a reader tells them apart
 by their class).
@@ -309,6 +310,8 @@ SETUP_MESSAGE = "pytest_loadtest_setup"
 """The master's custom message to every worker once they are connected, before it spawns users."""
 ITERATIONS_KEY = "pytest_loadtest_iterations"
 """The key of a worker's ``IterationCounts`` in its stats reports to the master."""
+LISTENER_ERRORS_KEY = "pytest_loadtest_listener_errors"
+"""The key of a worker's new listener errors (a list of texts, traceback included) in its stats reports."""
 
 
 class WorkerSetup(TypedDict):

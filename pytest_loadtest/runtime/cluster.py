@@ -28,6 +28,7 @@ from pytest_loadtest.engine import protocol
 from pytest_loadtest.engine.output import Tail
 from pytest_loadtest.engine.protocol import Spec
 from pytest_loadtest.measure.result import WorkerShare
+from pytest_loadtest.runtime import listener_errors
 from pytest_loadtest.settings.distribution import Distribution
 
 POLL = 0.1
@@ -129,6 +130,7 @@ class Cluster:
             ) from None
         self.runner = runner
         environment.events.worker_report.add_listener(self._count_report)  # type: ignore[no-untyped-call]
+        listener_errors.collect_from_workers(environment.events)
         environment.events.reset_stats.add_listener(self.received.clear)  # type: ignore[no-untyped-call]  # warm-up over
         port = runner.server.port
         self.local = [self._start_worker(number, port) for number in range(1, distribution.local_workers + 1)]

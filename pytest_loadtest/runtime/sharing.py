@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from locust import runners
 from locust.env import Environment
-from locust.runners import MasterRunner, Runner, WorkerRunner
+from locust.runners import MasterRunner, Runner
 
 from pytest_loadtest import shared_values
 from pytest_loadtest.engine.protocol import ITERATIONS_KEY, SETUP_MESSAGE, IterationCounts, Spec, WorkerSetup
@@ -60,10 +61,13 @@ def share(environment: Environment, runner: Runner, spec: Spec) -> Sharing:
     return sharing
 
 
-class ReceivingWorkerRunner(WorkerRunner):
+class WorkerRunner(runners.WorkerRunner):
     """Locust's worker runner, ready for the master's values and rate share before it connects: the master sends
     them as soon as every worker is connected, which can be before ``create_worker_runner`` returns (the runner
-    reads messages while it waits for the master's ack), and Locust drops a message nobody registered for."""
+    reads messages while it waits for the master's ack), and Locust drops a message nobody registered for.
+
+    It keeps Locust's class name: user code that logs ``type(environment.runner).__name__`` sees what it sees under
+    ``locust --worker``."""
 
     def connect_to_master(self) -> None:
         if SETUP_MESSAGE not in self.custom_messages:  # connect_to_master calls itself to retry
@@ -74,12 +78,14 @@ class ReceivingWorkerRunner(WorkerRunner):
         super().connect_to_master()  # type: ignore[no-untyped-call]
 
 
-def create_worker_runner(environment: Environment, master_host: str, master_port: int) -> WorkerRunner:
+def create_worker_runner(
+    environment: Environment, master_host: str, master_port: int
+) -> runners.WorkerRunner:
     """``environment.create_worker_runner``, with the master's values and rate received from its first message on."""
-    return ReceivingWorkerRunner(environment, master_host, master_port)
+    return WorkerRunner(environment, master_host, master_port)
 
 
-def receive(environment: Environment, runner: WorkerRunner) -> None:
+def receive(environment: Environment, runner: runners.WorkerRunner) -> None:
     """On a worker: take the master's values and rate share before it spawns users."""
 
     def on_setup(environment: Environment, msg: Any, **kwargs: Any) -> None:

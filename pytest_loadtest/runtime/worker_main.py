@@ -203,10 +203,11 @@ def serve(
     import locust.runners
     from locust.env import Environment
 
-    from pytest_loadtest.runtime import client_guard, locust_options, locust_run, sharing
+    from pytest_loadtest.runtime import client_guard, listener_errors, locust_options, locust_run, sharing
 
     locust_run.install_bucketing()
     client_guard.install(allowed_hosts)
+    listener_errors.install()
     locust.runners.WORKER_REPORT_INTERVAL = REPORT_INTERVAL  # read by the worker's report loop on every round
     environment = Environment(
         user_classes=list(user_classes), events=locust.events, parsed_options=locust_options.worker_options()
@@ -217,6 +218,7 @@ def serve(
         counted[0] += 1
 
     environment.events.request.add_listener(count)  # type: ignore[no-untyped-call]
+    listener_errors.report_to_master(environment.events)
     if quit_on_eof:
         _quit_on_eof(environment)
     runner = sharing.create_worker_runner(environment, master_host, master_port)

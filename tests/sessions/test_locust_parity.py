@@ -207,24 +207,23 @@ def test_api():
 """
 
 
-def engine_events(path: Path, pytest_pid: int | None = None) -> list[str]:
-    """The events a run logged, in order, leaving out the pytest process's own lines (it imports the module too)."""
+PYTEST_PIDS = "import os\nwith open('pytest.pids', 'a') as out:\n    out.write(f'{os.getpid()}\\n')\n"
+"""A conftest noting the pid of every pytest process of a session (under -n 2: the controller and its workers)."""
+
+
+def engine_events(path: Path) -> list[str]:
+    """The events a run logged, in order, leaving out the pytest processes' own lines (they import the module too)."""
     lines = (path / "events.log").read_text().splitlines()
     (path / "events.log").unlink()
-    return [
-        line.split(" ", 1)[1]
-        for line in lines
-        if pytest_pid is None or int(line.split(" ", 1)[0]) != pytest_pid
-    ]
+    pids = (path / "pytest.pids").read_text().split() if (path / "pytest.pids").exists() else []
+    return [line.split(" ", 1)[1] for line in lines if line.split(" ", 1)[0] not in pids]
 
 
-@pytest.mark.parametrize("options", ["{}", '{"my_argument": "from the marker"}'])
-def test_the_engine_imports_the_test_module_and_fires_every_event_in_plain_locusts_order_with_its_parsed_options(
-    pytester: pytest.Pytester, target: TargetServer, options: str
-) -> None:
+def plain_events(pytester: pytest.Pytester, target: TargetServer, options: str) -> list[str]:
+    """The events plain ``locust --headless -f test_api.py`` fires, checked against Locust's documented order."""
     pytester.makepyfile(locustfile=EVENTS_LOCUSTFILE)
     test_module = pytester.makepyfile(test_api=EVENTS_TEST_MODULE.replace("OPTIONS", options))
-    pytester.makeconftest("import os\nopen('pytest.pid', 'w').write(str(os.getpid()))\n")
+    pytester.makeconftest(PYTEST_PIDS)
     argument = [] if options == "{}" else ["--my-argument", "from the marker"]
     plain = run_plain_locust(test_module, "-u", "2", "-r", "2", "-t", "1s", "--host", target.url, *argument)
     assert plain.returncode == 0, plain.log[-3000:]
@@ -236,10 +235,54 @@ def test_the_engine_imports_the_test_module_and_fires_every_event_in_plain_locus
         f"init LocalRunner my_argument={value}",
     ]
     assert expected[-3:] == ["quitting, registered second", "quitting, registered first", "quit exit_code=0"]
+    return expected
 
+
+@pytest.mark.parametrize("options", ["{}", '{"my_argument": "from the marker"}'])
+def test_the_engine_imports_the_test_module_and_fires_every_event_in_plain_locusts_order_with_its_parsed_options(
+    pytester: pytest.Pytester, target: TargetServer, options: str
+) -> None:
+    expected = plain_events(pytester, target, options)
     run(pytester, target).assert_outcomes(passed=1)
-    pytest_pid = int((pytester.path / "pytest.pid").read_text())
-    assert engine_events(pytester.path, pytest_pid) == expected
+    assert engine_events(pytester.path) == expected
+
+
+def test_the_events_are_the_same_under_xdist_and_in_a_spawned_engine(
+    pytester: pytest.Pytester, target: TargetServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    expected = plain_events(pytester, target, "{}")
+    run(pytester, target, "-n", "2").assert_outcomes(passed=1)
+    assert engine_events(pytester.path) == expected
+    monkeypatch.setenv("LOAD_FORK_SERVER", "0")
+    run(pytester, target).assert_outcomes(passed=1)
+    assert engine_events(pytester.path) == expected
+
+
+def events_by_process(path: Path) -> list[list[str]]:
+    """Each engine-side process's events in its order (the master's, each worker's), sorted by their first lines."""
+    by_pid: dict[str, list[str]] = {}
+    pids = (path / "pytest.pids").read_text().split() if (path / "pytest.pids").exists() else []
+    for line in (path / "events.log").read_text().splitlines():
+        pid, event = line.split(" ", 1)
+        if pid not in pids:
+            by_pid.setdefault(pid, []).append(event)
+    (path / "events.log").unlink()
+    return sorted(by_pid.values())
+
+
+def test_the_master_and_every_worker_fire_the_events_plain_locusts_master_and_workers_fire(
+    pytester: pytest.Pytester, target: TargetServer
+) -> None:
+    pytester.makepyfile(locustfile=EVENTS_LOCUSTFILE)
+    test_module = pytester.makepyfile(test_api=EVENTS_TEST_MODULE.replace("OPTIONS", "{}"))
+    pytester.makeconftest(PYTEST_PIDS)
+    plain = run_plain_locust(test_module, "-u", "2", "-r", "2", "-t", "1s", "--host", target.url, workers=2)
+    assert plain.returncode == 0, plain.log[-3000:]
+    expected = events_by_process(pytester.path)
+    roles = sorted(events[2].split(" ")[1] for events in expected)
+    assert roles == ["MasterRunner", "WorkerRunner", "WorkerRunner"], expected
+    run(pytester, target, "--load-workers", "2").assert_outcomes(passed=1)
+    assert events_by_process(pytester.path) == expected
 
 
 def test_a_command_line_option_beats_the_markers_and_a_bad_one_is_refused_naming_it(
@@ -247,10 +290,9 @@ def test_a_command_line_option_beats_the_markers_and_a_bad_one_is_refused_naming
 ) -> None:
     pytester.makepyfile(locustfile=EVENTS_LOCUSTFILE)
     pytester.makepyfile(test_api=EVENTS_TEST_MODULE.replace("OPTIONS", '{"my_argument": "from the marker"}'))
-    pytester.makeconftest("import os\nopen('pytest.pid', 'w').write(str(os.getpid()))\n")
+    pytester.makeconftest(PYTEST_PIDS)
     run(pytester, target, "--load-option", "my-argument=from the command line").assert_outcomes(passed=1)
-    pytest_pid = int((pytester.path / "pytest.pid").read_text())
-    assert "init LocalRunner my_argument=from the command line" in engine_events(pytester.path, pytest_pid)
+    assert "init LocalRunner my_argument=from the command line" in engine_events(pytester.path)
     unknown = run(pytester, target, "--load-option", "no-such-argument=1")
     unknown.assert_outcomes(failed=1)
     unknown.stdout.fnmatch_lines(["*Locust refused the options: unrecognized arguments: --no-such-argument*"])
@@ -443,19 +485,45 @@ def greet(environment, **kwargs):
         environment.runner.send_message("greeting", "hello from the master")
 
 
+@events.init_command_line_parser.add_listener
+def arguments(parser, **kwargs):
+    parser.add_argument("--break-on-workers", action="store_true", default=False)
+
+
+@events.test_start.add_listener
+def break_on_workers(environment, **kwargs):
+    if isinstance(environment.runner, WorkerRunner) and environment.parsed_options.break_on_workers:
+        raise RuntimeError("a worker's listener went wrong")
+
+
 @pytest.mark.load(ApiUser, users=2, duration=1, workers=2)
 def test_greeted():
+    pass
+
+
+@pytest.mark.load(ApiUser, users=2, duration=1, workers=2, options={"break_on_workers": True})
+def test_broken_on_workers():
     pass
 """
 
 
-def test_init_fires_on_every_worker_so_custom_messages_registered_there_arrive(
+def test_init_fires_on_every_worker_so_custom_messages_arrive_and_a_workers_listener_error_fails_the_test(
     pytester: pytest.Pytester, target: TargetServer
 ) -> None:
     pytester.makepyfile(test_messages=CUSTOM_MESSAGES)
-    run(pytester, target).assert_outcomes(passed=1)
+    result = run(pytester, target, "-k", "greeted")
+    result.assert_outcomes(passed=1)
     greetings = sorted(pytester.path.glob("greeted-*.txt"))
     assert len(greetings) == 2 and {path.read_text() for path in greetings} == {"hello from the master"}
+    broken = run(pytester, target, "-k", "broken_on_workers")
+    broken.assert_outcomes(failed=1)
+    broken.stdout.fnmatch_lines(
+        [
+            "*test_broken_on_workers: Locust caught 2 exception(s) in event listeners or greenlets*",
+            "on worker *: Uncaught exception in event handler: *",
+            "*RuntimeError: a worker's listener went wrong",
+        ]
+    )
 
 
 SHAPED = """
