@@ -22,7 +22,15 @@ from typing import Any
 
 import gevent
 from locust.env import Environment
-from locust.runners import HEARTBEAT_LIVENESS, STATE_MISSING, MasterRunner, Runner
+from locust.runners import (
+    HEARTBEAT_LIVENESS,
+    STATE_CLEANUP,
+    STATE_MISSING,
+    STATE_STOPPED,
+    STATE_STOPPING,
+    MasterRunner,
+    Runner,
+)
 
 from pytest_loadtest.engine import protocol
 from pytest_loadtest.engine.output import Tail
@@ -244,6 +252,8 @@ class Cluster:
         while True:
             gevent.sleep(POLL)
             self._note_users(runner)
+            if runner.state in (STATE_STOPPING, STATE_STOPPED, STATE_CLEANUP):
+                return  # the master ends the run itself (a shape's end, runner.quit()): its workers leave as told
             lost = self._lost_workers(runner, connected)
             if lost:
                 self.lost.update(lost)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import itertools
 import math
 from typing import Any
 
@@ -79,3 +80,19 @@ def worker_options() -> Any:
     from locust.argument_parser import get_parser
 
     return get_parser().parse_args(["--worker"])
+
+
+def apply_after_runner(environment: Any, options: Any) -> None:
+    """What ``locust``'s main applies once the runner exists: ``--config-users`` and ``--equal-weights``."""
+    if options.config_users:
+        try:
+            for user_config in itertools.chain(*options.config_users):
+                environment.update_user_class(user_config)
+        except (
+            KeyError,
+            TypeError,
+            ValueError,
+        ) as exc:  # locust logs and exits; here the scenario fails with it
+            raise LocustOptionsError(f"--config-users: {type(exc).__name__}: {exc}") from None
+    if options.equal_weights:
+        environment.events.init.add_listener(lambda environment, **kwargs: environment.assign_equal_weights())

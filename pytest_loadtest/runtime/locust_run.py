@@ -22,6 +22,7 @@ import locust.log
 import locust.stats
 from locust import User
 from locust.env import Environment
+from locust.main import create_environment
 from locust.runners import Runner
 from locust.stats import StatsEntry, calculate_response_time_percentile, diff_response_time_dicts
 
@@ -150,18 +151,20 @@ class LocustRun:
         # Locust's own parser: init_command_line_parser fires here
         options = locust_options.parsed_options(spec)
         user_shape = load_user_class(spec["shape"]) if spec["shape"] else None
-        self.environment = Environment(
-            user_classes=list(user_classes),
-            host=spec["host"],
+        # As locust's main: the Environment from its options (host, tags, reset_stats, profile, parsed_options)
+        self.environment: Environment = create_environment(  # type: ignore[no-untyped-call]
+            list(user_classes),
+            options,
             events=locust.events,
             shape_class=shapes.shape_for(spec["stages"], user_shape),  # type: ignore[arg-type]
-            parsed_options=options,
-            tags=options.tags,
-            exclude_tags=options.exclude_tags,
+            locustfile=spec["test_module"]["path"] if spec["test_module"] else None,
+            available_user_classes={user_class.__name__: user_class for user_class in user_classes},
+            available_user_tasks={user_class.__name__: user_class.tasks for user_class in user_classes},
         )
         self.runner: Runner = self.mode.create_runner(
             self.environment, lambda: self.request_stop(interrupted=False)
         )
+        locust_options.apply_after_runner(self.environment, options)
         self._done = gevent.event.Event()
         self._stopped_by_user_code = False
         self._interrupted = False

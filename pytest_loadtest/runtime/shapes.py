@@ -1,6 +1,9 @@
 """Staged load shapes in the engine process: Locust's own ``LoadTestShape`` drives the user count through a profile's
 stages, and a recorder snapshots the totals at every stage boundary so that each stage can be judged on its own.
 
+A user's own shape written as Locust's documented stages shape (a ``stages`` list of ``{"duration": end time,
+"users": n, ...}``, the ``duration`` counted from the start of the run) is recorded and judged stage by stage too.
+
 Engine-side only (imports Locust, which the engine process has gevent-patched first).
 """
 
@@ -51,12 +54,13 @@ def shape_for(
 class StageRecorder:
     """Snapshots of the total stats at the start and at each stage boundary; ``figures()`` diffs them."""
 
-    def __init__(self, environment: Environment, shape: StagesShape) -> None:
+    def __init__(self, environment: Environment, ends: Sequence[float], users: Sequence[int]) -> None:
         self.environment = environment
-        self.shape = shape
+        self.users = list(users)
+        """Each stage's user count."""
         self.started = time.monotonic()
         self.snapshots = [self._snapshot()]
-        self.timers = [gevent.spawn_later(end, self._mark) for end in shape.ends[:-1]]
+        self.timers = [gevent.spawn_later(end, self._mark) for end in ends[:-1]]
 
     def _snapshot(self) -> tuple[float, int, int, float, dict[int, int]]:
         total = self.environment.stats.total
@@ -82,7 +86,7 @@ class StageRecorder:
             stages.append(
                 {
                     "number": number,
-                    "users": self.shape.stages[number - 1]["users"],
+                    "users": self.users[number - 1],
                     "start": before[0],
                     "end": after[0],
                     "total": {
@@ -101,11 +105,27 @@ class StageRecorder:
 
 
 def start_users(runner: Runner, environment: Environment, spec: Spec) -> StageRecorder | None:
-    """Start the users: through the shape when the scenario has one (a profile's stages return their recorder),
-    else all at once."""
+    """Start the users: through the shape when the scenario has one (a staged shape returns its recorder), else all
+    at once."""
     shape = environment.shape_class
     if shape is not None:
         runner.start_shape()
-        return StageRecorder(environment, shape) if isinstance(shape, StagesShape) else None
+        plan = stage_plan(shape)
+        return StageRecorder(environment, *plan) if plan else None
     runner.start(spec["users"], spawn_rate=spec["spawn_rate"])
     return None
+
+
+def stage_plan(shape: LoadTestShape) -> tuple[list[float], list[int]] | None:
+    """Each stage's end time and user count: a profile's stages, or a user's shape with Locust's ``stages`` list
+    (end times increasing, user counts whole); None for any other shape (it has no stages to judge)."""
+    if isinstance(shape, StagesShape):
+        return shape.ends, [stage["users"] for stage in shape.stages]
+    stages = getattr(shape, "stages", None)
+    try:
+        ends = [float(stage["duration"]) for stage in stages]  # type: ignore[union-attr]
+        users = [int(stage["users"]) for stage in stages]  # type: ignore[union-attr]
+    except (TypeError, KeyError, ValueError):
+        return None
+    increasing = all(first < second for first, second in itertools.pairwise(ends))
+    return (ends, users) if ends and ends[0] > 0 and increasing else None

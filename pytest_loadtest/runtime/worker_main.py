@@ -210,7 +210,11 @@ def serve(
     listener_errors.install()
     locust.runners.WORKER_REPORT_INTERVAL = REPORT_INTERVAL  # read by the worker's report loop on every round
     environment = Environment(
-        user_classes=list(user_classes), events=locust.events, parsed_options=locust_options.worker_options()
+        user_classes=list(user_classes),
+        events=locust.events,
+        parsed_options=locust_options.worker_options(),
+        available_user_classes={user_class.__name__: user_class for user_class in user_classes},  # type: ignore[misc]
+        available_user_tasks={user_class.__name__: user_class.tasks for user_class in user_classes},
     )
     counted = [0]
 

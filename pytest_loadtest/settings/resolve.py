@@ -14,6 +14,7 @@ from pytest_loadtest.measure.evidence import DEFAULT_MIN_SAMPLES
 from pytest_loadtest.measure.thresholds import parse_thresholds, with_failure_tolerance
 from pytest_loadtest.scenario import DEFAULT_STOP_TIMEOUT, ModuleRef, Scenario, UserClassRef
 from pytest_loadtest.settings.distribution import resolve_distribution
+from pytest_loadtest.settings.locust_equivalents import refusal
 from pytest_loadtest.settings.rate import parse_rate
 from pytest_loadtest.settings.table import MARKER_KEYWORDS, SETTINGS_BY_NAME, Where, settable
 
@@ -74,7 +75,12 @@ def parse_locust_options(test_id: str, source: str, options: object) -> dict[str
                 f"{test_id}: option {shown(name)}={shown(value)} from {source}: names are strings and values "
                 "strings, numbers, booleans (a flag) or lists of them"
             )
-    return {name.lstrip("-").replace("-", "_"): value for name, value in options.items()}
+    parsed = {name.lstrip("-").replace("-", "_"): value for name, value in options.items()}
+    for name in parsed:
+        refused = refusal(name)
+        if refused:
+            raise LoadTestUsageError(f"{test_id}: option {name} from {source}: {refused}")
+    return parsed
 
 
 def setting_source(name: str, layers: Sequence[Layer]) -> str | None:

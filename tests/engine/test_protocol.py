@@ -15,6 +15,7 @@ from pytest_loadtest.engine.protocol import (
     EngineExited,
     EngineFailed,
     EngineStarted,
+    ModulesShadowed,
     RunResult,
     UsersStarted,
     WorkerConnected,
@@ -33,6 +34,7 @@ MESSAGES = [
     RunResult({"test_id": "t::x", "total": {"num_requests": 120}, "history": [{"elapsed": 1.0}]}),
     EngineFailed("ImportError: no module named 'users'", "Traceback (most recent call last):\n  ..."),
     EngineExited(code=-9),
+    ModulesShadowed({"certifi": ["/site-packages/certifi/__init__.py", "/vendor/certifi/__init__.py"]}),
     WorkerConnected(client_id="host_0a1b"),
     WorkerDone(client_id="host_0a1b", sent=77),
 ]

@@ -540,20 +540,28 @@ class ApiUser(FastHttpUser):
 
 
 class TwoSteps(LoadTestShape):
-    # 2 users for a second, then 4, then the end (Locust's step-load pattern)
+    # Locust's stages pattern: 2 users until 1 s, then 4 until 2 s, then the end
+    stages = [{"duration": 1, "users": 2, "spawn_rate": 10}, {"duration": 2, "users": 4, "spawn_rate": 10}]
 
     def tick(self):
         run_time = self.get_run_time()
-        if run_time < 1:
-            return 2, 10
-        if run_time < 2:
-            return 4, 10
+        for stage in self.stages:
+            if run_time < stage["duration"]:
+                return stage["users"], stage["spawn_rate"]
         return None
 
 
-@pytest.mark.load(ApiUser, TwoSteps, duration=10)
+@pytest.mark.load(ApiUser, TwoSteps, duration=10, thresholds={"p95": "<5s"})
 def test_positional(load_result):
     assert load_result.stopped_by_user_code and load_result.elapsed < 4
+    assert max(point.users for point in load_result.history) == 4
+    assert [stage.users for stage in load_result.stages] == [2, 4]  # judged stage by stage, like a profile's
+    assert all(stage.total.num_requests > 0 for stage in load_result.stages)
+
+
+@pytest.mark.load(ApiUser, TwoSteps, duration=10, workers=2)
+def test_on_workers(load_result):
+    assert load_result.stopped_by_user_code and load_result.elapsed < 5
     assert max(point.users for point in load_result.history) == 4
 
 
@@ -576,11 +584,57 @@ def test_a_load_shape_drives_the_users_and_ends_the_run_as_in_plain_locust_and_a
     plain = run_plain_locust(locustfile, "--host", target.url, "-t", "10s")
     assert plain.returncode == 0 and time.monotonic() - started < 8, plain.log[-2000:]
     assert plain.requests("/health") > 0
-    result = run(pytester, target)
-    result.assert_outcomes(passed=3, warnings=1)
+    result = run(pytester, target, "--junitxml=junit.xml")
+    result.assert_outcomes(passed=4, warnings=1)
+    assert 'name="load.stage2.users" value="4"' in (pytester.path / "junit.xml").read_text()
     result.stdout.fnmatch_lines(
         [
             "*LoadShapeWarning: test_shaped.py::test_unshaped: the test module defines the load shape TwoSteps, "
             "which `locust -f` would use, but the load marker names none*shape=TwoSteps)"
         ]
     )
+
+
+WEIGHTED = """
+import pytest
+from locust import FastHttpUser, constant, task
+
+
+class WeightedUser(FastHttpUser):
+    wait_time = constant(0.02)
+
+    @task(1)
+    def rare(self):
+        self.client.get("/health", name="rare")
+
+    @task(1000)
+    def common(self):
+        self.client.get("/health", name="common")
+
+
+@pytest.mark.load(WeightedUser, users=2, duration=1, options={"equal_weights": True})
+def test_equal_weights(load_result):
+    assert load_result.entries["GET rare"].num_requests > 5  # 1 in 1001 without them: about 0.04 in 40 iterations
+
+
+@pytest.mark.load(
+    WeightedUser, users=2, duration=1,
+    options={"config_users": ['{"user_class_name": "WeightedUser", "tasks": ["rare"]}']},
+)
+def test_config_users(load_result):
+    assert set(load_result.entries) == {"GET rare"}
+"""
+
+
+def test_equal_weights_and_config_users_are_applied_as_plain_locust_applies_them(
+    pytester: pytest.Pytester, target: TargetServer
+) -> None:
+    locustfile = pytester.makepyfile(test_weighted=WEIGHTED)
+    plain = ("-u", "2", "-r", "2", "-t", "1s", "--host", target.url)
+    weighted = run_plain_locust(locustfile, *plain, "--equal-weights")
+    assert weighted.returncode == 0 and weighted.requests("rare") > 5, weighted.log[-2000:]
+    configured = run_plain_locust(
+        locustfile, *plain, "--config-users", '{"user_class_name": "WeightedUser", "tasks": ["rare"]}'
+    )
+    assert configured.returncode == 0 and {entry["name"] for entry in configured.stats} == {"rare"}
+    run(pytester, target).assert_outcomes(passed=2)
