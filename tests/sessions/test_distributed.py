@@ -198,11 +198,17 @@ REMOTE_WORKERS = {  # the commands docs/LOAD_TESTING.md gives for a worker start
         "python", "-m", "pytest_loadtest.runtime.worker_main", "--master-host", "127.0.0.1", "--master-port", str(port),
         module,
     ],
-    "worker_process (the former entry point)": lambda port, module: [
-        "python", "-m", "pytest_loadtest.worker_process", "--master-host", "127.0.0.1", "--master-port", str(port),
-        module,
-    ],
 }  # fmt: skip
+
+
+def test_the_former_worker_entry_point_is_the_documented_one() -> None:
+    """Scripts and manifests that start workers with ``python -m pytest_loadtest.worker_process`` keep working."""
+    former, documented = (
+        subprocess.run([sys.executable, "-m", module, "--help"], capture_output=True, text=True, timeout=30)
+        for module in ("pytest_loadtest.worker_process", "pytest_loadtest.runtime.worker_main")
+    )
+    assert former.returncode == documented.returncode == 0
+    assert former.stdout == documented.stdout and "--master-host" in former.stdout
 
 
 @pytest.mark.parametrize("command", sorted(REMOTE_WORKERS))

@@ -540,8 +540,8 @@ class ApiUser(FastHttpUser):
 
 
 class TwoSteps(LoadTestShape):
-    # Locust's stages pattern: 2 users until 1 s, then 4 until 2 s, then the end
-    stages = [{"duration": 1, "users": 2, "spawn_rate": 10}, {"duration": 2, "users": 4, "spawn_rate": 10}]
+    # Locust's stages pattern: 2 users until 0.7 s, then 4 until 1.4 s, then the end
+    stages = [{"duration": 0.7, "users": 2, "spawn_rate": 10}, {"duration": 1.4, "users": 4, "spawn_rate": 10}]
 
     def tick(self):
         run_time = self.get_run_time()
