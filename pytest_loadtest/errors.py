@@ -36,3 +36,8 @@ class ScenarioInterrupted(KeyboardInterrupt):
     def __init__(self, result: LoadResult | None) -> None:
         super().__init__("load scenario interrupted")
         self.result = result
+
+
+class LeftoverProcessWarning(UserWarning):
+    """User code left processes running after its load scenario (a daemon it started); they were ended, and the
+    warning names each by pid and command line."""

@@ -196,14 +196,14 @@ def scenario_targets(
 
 
 def refusal_message(test_id: str, errors: Iterable[ErrorCount]) -> str | None:
-    """Why a test must fail when the engine's guard refused some of its requests (e.g. a redirect); else None."""
+    """Why a test must fail when the engine's guard refused some of its requests (a redirect, a proxy); else None."""
     refused = [error for error in errors if REFUSED in error.error]
     if not refused:
         return None
     count = sum(error.occurrences for error in refused)
     return (
-        f"{test_id}: {count} request(s) {REFUSED} (a redirect or an absolute URL to a host that is not allowed; "
-        f"allow it with --load-host or {ALLOWED_HOSTS_INI}):\n"
+        f"{test_id}: {count} request(s) {REFUSED} (a redirect, an absolute URL or a proxy to a host that is not "
+        f"allowed; allow it with --load-host or {ALLOWED_HOSTS_INI}):\n"
         + "\n".join(
             f"{error.occurrences}x {error.method} {error.name}: {error.error}" for error in refused[:3]
         )

@@ -43,7 +43,12 @@ class EngineProcess(Protocol):
     def fileno(self) -> int: ...
 
     def lost(self) -> str:
-        """What went wrong when the channel ended before the engine reported (called at its end of input)."""
+        """How the engine ended when its channel ended before it reported (called at its end of input):
+        "the engine process exited with code 1", say."""
+        ...
+
+    def output_tail(self) -> str:
+        """What the process that started the engine said last, for an error message ("" when nothing)."""
         ...
 
     def reap(self) -> None: ...
@@ -57,6 +62,18 @@ def engine_environment() -> dict[str, str]:
     return env
 
 
+def exit_description(code: int) -> str:
+    """How a process ended, from its exit code as ``subprocess`` gives it (negative: the signal that killed it)."""
+    if code >= 0:
+        return f"exited with code {code}"
+    try:
+        name = signal.Signals(-code).name
+    except ValueError:
+        name = f"signal {-code}"
+    cause = " (killed, or ended by the out-of-memory killer)" if -code == signal.SIGKILL else ""
+    return f"was killed by {name}{cause}"
+
+
 def _kill_group(pid: int) -> None:
     with contextlib.suppress(OSError):
         os.killpg(pid, signal.SIGKILL)
@@ -65,14 +82,15 @@ def _kill_group(pid: int) -> None:
 class SpawnedEngine:
     """``python -m pytest_loadtest.runtime.engine_main`` in a session of its own (Ctrl-C reaches pytest only)."""
 
-    def __init__(self, stderr: int | IO[bytes]) -> None:
-        """``stderr``: where the engine writes its output (a descriptor or a file)."""
+    def __init__(self, stderr: int | IO[bytes], environment: dict[str, str] | None = None) -> None:
+        """``stderr``: where the engine writes its output (a descriptor or a file); ``environment``: its environment
+        (``engine_environment()`` by default)."""
         self.process = subprocess.Popen(
             [sys.executable, "-m", "pytest_loadtest.runtime.engine_main"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=stderr,
-            env=engine_environment(),
+            env=engine_environment() if environment is None else environment,
             start_new_session=True,
         )
         self.pid: int | None = self.process.pid
@@ -88,7 +106,10 @@ class SpawnedEngine:
         return self.process.stdout.fileno()
 
     def lost(self) -> str:
-        return f"the engine process exited with code {self.process.wait()} before it reported"
+        return f"the engine process {exit_description(self.process.wait())}"
+
+    def output_tail(self) -> str:
+        return ""  # the engine's own output is the caller's
 
     def reap(self) -> None:
         if self.process.poll() is None:
@@ -116,9 +137,10 @@ class ForkedEngine:
         return self.channel.fileno()
 
     def lost(self) -> str:
-        return (
-            f"the engine process was lost with the fork server before it reported{self.server.stderr_tail()}"
-        )
+        return "the engine process was lost with the fork server"
+
+    def output_tail(self) -> str:
+        return self.server.stderr_tail()
 
     def reap(self) -> None:
         """Kill the engine if it still runs, then wait for the server's word that it is gone (end of input).

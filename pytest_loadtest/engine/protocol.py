@@ -8,8 +8,9 @@ The channels (their transport is the processes' business, see ``engine/processes
 - pytest -> engine (stdin; a forked engine's socket): one ``Spec`` line (``encode_spec``), then ``STOP`` at most.
 - engine -> pytest (stdout; the same socket): ``EngineStarted``, ``UsersStarted``, ``ProgressPoint`` while the run
   goes, then one ``RunResult`` or ``EngineFailed`` (a forked engine whose import path shadows a preloaded module
-  sends ``ModulesShadowed`` instead, and runs nothing); the fork server adds ``EngineExited`` (or ``EngineFailed`` when
-  it could not fork) once the engine is gone. One JSON object a line (``encode`` / ``decode``).
+  sends ``ModulesShadowed`` instead, and runs nothing; user code that calls ``sys.exit`` gets ``ExitCalled`` sent
+  before the engine exits as it asked); the fork server adds ``EngineExited`` (or ``EngineFailed`` when it could not
+  fork) once the engine is gone. One JSON object a line (``encode`` / ``decode``).
 - pytest -> fork server (its control socket): ``FORK_REQUEST``, with the engine's channel and stderr attached.
 - engine -> local worker (stdin): one ``WorkerSpec`` line; worker -> engine (stdout): ``WorkerConnected``, then
   ``WorkerDone``.
@@ -216,6 +217,16 @@ class EngineExited:
 
 
 @dataclass(frozen=True)
+class ExitCalled:
+    """The engine ends through ``sys.exit`` (``SystemExit``) raised in user code, at import, in a listener or a task:
+    ``argument`` is what it was given (``"3"``), ``where`` the line that raised it
+    (``"test_x.py, line 12, in boom (sys.exit(3))"``)."""
+
+    argument: str
+    where: str
+
+
+@dataclass(frozen=True)
 class ModulesShadowed:
     """From a forked engine, instead of running: the scenario's import path gives other copies of modules the fork
     server preloaded (``{name: [the preloaded file, the file the path gives]}``), so it needs a spawned engine."""
@@ -245,6 +256,7 @@ Message = (
     | RunResult
     | EngineFailed
     | EngineExited
+    | ExitCalled
     | ModulesShadowed
     | WorkerConnected
     | WorkerDone
@@ -258,6 +270,7 @@ _KINDS: dict[str, type[Message]] = {
     "result": RunResult,
     "error": EngineFailed,
     "exit": EngineExited,
+    "sys_exit": ExitCalled,
     "shadowed": ModulesShadowed,
     "connected": WorkerConnected,
     "done": WorkerDone,

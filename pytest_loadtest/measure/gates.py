@@ -111,6 +111,18 @@ def _interrupted(case: Case) -> str | None:
     )
 
 
+def _engine_lost(case: Case) -> str | None:
+    result = case.result
+    if result.engine_lost is None:
+        return None
+    total = result.total
+    return (
+        f"{case.test_id}: the load scenario ended {result.elapsed:.1f}s into its {result.duration:g}s: "
+        f"{result.engine_lost}.\npartial figures (its last progress report): {total.num_requests} requests, "
+        f"{total.num_failures} failures, {total.rps:.1f} req/s"
+    )
+
+
 def _unreachable(case: Case) -> str | None:
     result = case.result
     if not result.unreachable:
@@ -180,8 +192,13 @@ def _saturated(case: Case) -> str | None:
     saturated = saturation_message(case.test_id, result.generator_cpu, case.scenario.allow_saturation)
     if not saturated:
         return None
+    silent = (
+        f"\nNo request completed in {result.elapsed:.1f}s: the generator was too busy to send or finish one."
+        if nothing_measured_message(case.test_id, result)
+        else ""
+    )
     table = f"\n{render_table(result.thresholds)}" if result.thresholds else ""
-    return saturated + table + case.stages_text()
+    return saturated + silent + table + case.stages_text()
 
 
 def _thresholds(case: Case) -> str | None:
@@ -195,6 +212,11 @@ def _thresholds(case: Case) -> str | None:
 
 GATES: tuple[Gate, ...] = (
     Gate("interrupted", "the run was interrupted (Ctrl-C, SIGTERM)", _interrupted),
+    Gate(
+        "engine lost",
+        "the engine process ended mid-run (user code called `os._exit` or `sys.exit`, a kill, out of memory)",
+        _engine_lost,
+    ),
     Gate(
         "target unreachable",
         "the target could not be reached (only connection errors for 1 s: the run stops early)",
@@ -228,14 +250,14 @@ GATES: tuple[Gate, ...] = (
         _listener_errors,
     ),
     Gate(
-        "no request completed",
-        "not one request completed, so nothing was measured",
-        lambda case: nothing_measured_message(case.test_id, case.result),
-    ),
-    Gate(
         "generator saturated",
         "the load generator was CPU-bound (its figures measure itself), unless saturation is allowed",
         _saturated,
+    ),
+    Gate(
+        "no request completed",
+        "not one request completed, so nothing was measured",
+        lambda case: nothing_measured_message(case.test_id, case.result),
     ),
     Gate("thresholds", "a threshold failed, had no data or was inconclusive", _thresholds),
 )

@@ -296,6 +296,9 @@ class LoadResult:
     """Each Locust worker's share of a distributed run (empty when the scenario ran in one process)."""
     lost_workers: tuple[str, ...] = ()
     """Workers lost mid-run (exited, missed their heartbeats), described; the run stopped early on the first."""
+    engine_lost: str | None = None
+    """How the engine process ended mid-run, before it reported (user code calling ``os._exit`` or ``sys.exit``, a
+    kill, the out-of-memory killer): the figures are its last progress report's. None when it reported."""
     generator_cpu: GeneratorCpu | None = None
     """CPU of the busiest load-generating process over the measured window (None when not sampled)."""
     stages: tuple[StageFigures, ...] = ()
@@ -325,7 +328,7 @@ class LoadResult:
     @property
     def partial(self) -> bool:
         """True when the scenario did not run its full course (interrupted or stopped early)."""
-        return self.interrupted or self.unreachable or bool(self.lost_workers)
+        return self.interrupted or self.unreachable or bool(self.lost_workers) or self.engine_lost is not None
 
     @property
     def passed(self) -> bool:
@@ -362,6 +365,7 @@ class LoadResult:
             "thresholds": [verdict.to_dict() for verdict in self.thresholds],
             "workers": [worker.to_dict() for worker in self.workers],
             "lost_workers": list(self.lost_workers),
+            "engine_lost": self.engine_lost,
             "saturated": self.saturated,
             "generator_cpu": self.generator_cpu.to_dict() if self.generator_cpu else None,
             "stages": [stage.to_dict() for stage in self.stages],
@@ -391,6 +395,7 @@ class LoadResult:
             thresholds=tuple(Verdict.from_dict(verdict) for verdict in data.get("thresholds", ())),
             workers=tuple(WorkerShare.from_dict(worker) for worker in data.get("workers", ())),
             lost_workers=tuple(str(worker) for worker in data.get("lost_workers", ())),
+            engine_lost=data.get("engine_lost"),
             generator_cpu=GeneratorCpu.from_dict(data["generator_cpu"])
             if data.get("generator_cpu")
             else None,

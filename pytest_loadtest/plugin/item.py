@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import replace
+from typing import NoReturn
 
 import pytest
 
@@ -24,6 +26,7 @@ from pytest_loadtest.plugin.stash import (
     scenario_key,
     values_key,
 )
+from pytest_loadtest.reports.redaction import Redactor, learn, secret_option_values
 from pytest_loadtest.scenario import ModuleRef, Scenario, UserClassRef
 from pytest_loadtest.settings.profiles import (
     with_stages,
@@ -60,13 +63,21 @@ def prepare(item: pytest.Item, marker: pytest.Mark) -> None:
         scenario = with_stages(scenario, item.config.stash[profile_key], command_line(item.config))
         scenario = _guarded(item.config, scenario, marker.args, setting_source("host", given))
         item.stash[scenario_key] = item.config.stash[reports_key].prepare(scenario)
+        learn(secret_option_values(scenario.options))  # Locust arguments added with is_secret=True
         _warn_of_an_unused_shape(item, scenario)
     except LoadTestUsageError as exc:
         problem = str(exc)
     else:
         start_fork_server(item.config)
         return
-    pytest.fail(f"pytest-loadtest usage error: {problem}", pytrace=False)
+    usage_error(problem)
+
+
+def usage_error(problem: str) -> NoReturn:
+    """Fail the test with a usage error, redacted: it may quote a host's userinfo or a secret value (a set-up
+    failure reaches the terminal, JUnit and pytest-html as a call's does)."""
+    redacted = Redactor.from_environ(os.environ).text(problem)
+    pytest.fail(f"pytest-loadtest usage error: {redacted}", pytrace=False)
 
 
 def _warn_of_an_unused_shape(item: pytest.Item, scenario: Scenario) -> None:
@@ -116,7 +127,7 @@ def with_values(item: pytest.Item, scenario: Scenario) -> Scenario:
         problem = str(exc)
     else:
         return replace(scenario, values=values)
-    pytest.fail(f"pytest-loadtest usage error: {problem}", pytrace=False)
+    usage_error(problem)
 
 
 def _guarded(

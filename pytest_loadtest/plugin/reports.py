@@ -3,12 +3,19 @@
 ``LoadReports`` is registered by plugin.py. Records are built where the test runs (an xdist worker too) and travel
 on the test report as the JSON-safe ``report.loadtest`` attribute. The terminal summary (summary.py), the session
 files and pytest-html's extras are all drawn from these records; only the controller writes the session files.
+
+Nothing of the user's is lost: the report directory is refused at start-up when it holds files the plugin did not
+write (reports/manifest.py); the engine writes Locust's files into a private staging folder, moved into the report
+directory after the test; every file is replaced atomically (reports/files.py), and a file that cannot be written
+is one error line in the terminal, the test's verdict and figures unchanged.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Generator
+import shutil
+import tempfile
+from collections.abc import Generator, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -18,8 +25,10 @@ import pytest
 from pytest_loadtest.errors import LoadTestUsageError
 from pytest_loadtest.measure.result import LoadResult
 from pytest_loadtest.reports import baselines, json_report
+from pytest_loadtest.reports.files import WriteError, discard_stale, grouped, replace_file
 from pytest_loadtest.reports.index_html import INDEX_NAME, render_index
-from pytest_loadtest.reports.layout import DEFAULT_REPORT_DIR, scenario_dir_name, scenario_files
+from pytest_loadtest.reports.layout import DEFAULT_REPORT_DIR, place_scenario_files, scenario_dir_name
+from pytest_loadtest.reports.manifest import MANIFEST_NAME, manifest_text, refuse_foreign_files
 from pytest_loadtest.reports.redaction import Redactor
 from pytest_loadtest.scenario import Scenario
 
@@ -41,7 +50,15 @@ def add_report_options(group: pytest.OptionGroup, parser: pytest.Parser) -> None
         "--load-save",
         metavar="NAME",
         default=None,
-        help=f"save this session's load figures as baseline NAME in {baselines.BASELINE_DIR}/ (replaces NAME)",
+        help=f"save this session's load figures as baseline NAME in {baselines.BASELINE_DIR}/ (replaces NAME "
+        "only when every load test of the session was measured in full)",
+    )
+    group.addoption(
+        "--load-save-force",
+        action="store_true",
+        default=False,
+        help="with --load-save: replace baseline NAME even when a load test has partial or no figures or the "
+        "session was interrupted",
     )
     group.addoption(
         "--load-compare",
@@ -61,16 +78,36 @@ def add_report_options(group: pytest.OptionGroup, parser: pytest.Parser) -> None
     )
 
 
-def report_dir(config: pytest.Config) -> Path:
-    """CLI > LOAD_REPORT_DIR > ini > default, as an absolute path."""
-    given = config.getoption("load_report_dir") or os.environ.get("LOAD_REPORT_DIR")
-    if given:
-        return (config.invocation_params.dir / given).resolve()
+def report_dir(config: pytest.Config) -> tuple[Path, str]:
+    """CLI > LOAD_REPORT_DIR > ini > default, as an absolute path, and where it was given."""
+    for given, source in (
+        (config.getoption("load_report_dir"), "--load-report-dir"),
+        (os.environ.get("LOAD_REPORT_DIR"), "LOAD_REPORT_DIR"),
+    ):
+        if given:
+            return (config.invocation_params.dir / given).resolve(), source
     ini = config.getini("load_report_dir")
     if ini:
         base = config.inipath.parent if config.inipath else config.rootpath
-        return (base / str(ini)).resolve()
-    return (config.rootpath / DEFAULT_REPORT_DIR).resolve()
+        return (base / str(ini)).resolve(), "load_report_dir in the ini file"
+    return (config.rootpath / DEFAULT_REPORT_DIR).resolve(), "the default"
+
+
+def pytest_outputs(config: pytest.Config, directory: Path) -> list[str]:
+    """The files this session's pytest writes in ``directory`` by its own options (``--junitxml``, pytest-html's
+    ``--html`` and its ``assets/``), relative to it: the manifest lists them, so that they are not in the way."""
+    outputs = []
+    for option in ("xmlpath", "htmlpath"):
+        given = getattr(config.option, option, None)
+        if not given:
+            continue
+        path = (config.invocation_params.dir / Path(os.path.expandvars(given)).expanduser()).resolve()
+        if path.is_relative_to(directory):
+            relative = path.relative_to(directory)
+            outputs.append(relative.as_posix())
+            if option == "htmlpath":
+                outputs.append((relative.parent / "assets").as_posix() + "/")
+    return outputs
 
 
 class LoadReports:
@@ -85,15 +122,24 @@ class LoadReports:
         self.config = config
         self.scenario_key = scenario_key
         self.result_key = result_key
-        self.directory = report_dir(config)
+        self.directory, source = report_dir(config)
+        self.pytest_outputs = pytest_outputs(config, self.directory)
+        # before any load test; not in xdist workers, which may see the files of those that started first
+        if not hasattr(config, "workerinput"):
+            refuse_foreign_files(self.directory, source, self.pytest_outputs)
+        self.staging: Path | None = None
+        """This process's private folder the engines write Locust's files into (made at the first load test)."""
         self.baseline_dir = config.rootpath / baselines.BASELINE_DIR
         self.redactor = Redactor.from_environ(os.environ)  # after the env file was loaded
         self.started = json_report.utc_now()
         self.records: list[dict[str, Any]] = []
         self.written: list[Path] = []
         self.notes: list[str] = []
+        self.warnings: list[str] = []
+        self.write_errors: list[WriteError] = []
         save = config.getoption("load_save")
         self.save_name = baselines.check_name(save, "--load-save") if save else None
+        self.save_force = bool(config.getoption("load_save_force"))
         limits = config.getoption("load_compare_fail")
         self.limits = baselines.parse_limits(limits) if limits else ()
         compare = config.getoption("load_compare")
@@ -105,9 +151,13 @@ class LoadReports:
     # --- called from plugin.py ------------------------------------------------------------------------------------
 
     def prepare(self, scenario: Scenario) -> Scenario:
-        """The scenario with its report directory, for the engine to write Locust's HTML and CSV into."""
-        directory = self.directory / scenario_dir_name(scenario.test_id)
-        return replace(scenario, report_dir=str(directory))
+        """The scenario with its staging folder, for the engine to write Locust's HTML and CSV into."""
+        return replace(scenario, report_dir=str(self._staged(scenario.test_id)))
+
+    def _staged(self, test_id: str) -> Path:
+        if self.staging is None:
+            self.staging = Path(tempfile.mkdtemp(prefix="pytest-loadtest-reports-"))
+        return self.staging / scenario_dir_name(test_id)
 
     def regression(self, test_id: str, result: LoadResult) -> str | None:
         """The failure message when ``result`` regressed beyond the limits against the baseline, else None."""
@@ -140,13 +190,17 @@ class LoadReports:
             if redacted != text:  # failure messages end up in JUnit XML, pytest-html and CI logs
                 report.longrepr = redacted
         result = item.stash.get(self.result_key, None)
+        placed, errors = place_scenario_files(self._staged(item.nodeid), self.directory, item.nodeid)
         record = json_report.test_record(
             item.nodeid,
             report.outcome,
             scenario,
             result,
             report.longreprtext if report.failed else "",
-            scenario_files(self.directory, item.nodeid),
+            placed,
+            started=call.start,
+            finished=call.stop,
+            report_errors=[error.to_dict() for error in errors],
         )
         if self.baseline is not None:
             comparisons = self._compare(item.nodeid, result)
@@ -178,26 +232,74 @@ class LoadReports:
             )
         )
         assert isinstance(document, dict)
-        json_path = self.directory / json_report.JSON_NAME
-        json_report.write_json(json_path, document)
-        index_path = self.directory / INDEX_NAME
-        index_path.write_text(render_index(document), encoding="utf-8")
-        self.written = [index_path, json_path]
+        self.written = self._write_session_files(document)
         if self.save_name:
             self._save(document)
 
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        if self.staging is not None:
+            shutil.rmtree(self.staging, ignore_errors=True)
+
+    def _write_session_files(self, document: dict[str, Any]) -> list[Path]:
+        """Write the manifest, then index.html and the JSON report; the paths of those written."""
+        files = {
+            self.directory / INDEX_NAME: render_index(document),
+            self.directory / json_report.JSON_NAME: json_report.json_text(document),
+        }
+        ours = [path.name for path in files]
+        ours += [path for record in self.records for path in record["reports"].values()]
+        try:
+            manifest = manifest_text(self.directory, [*ours, *self.pytest_outputs])
+            replace_file(self.directory / MANIFEST_NAME, manifest.encode())
+        except OSError as exc:  # nothing is written where it could not be listed as the plugin's
+            self.write_errors.append(WriteError.of(self.directory, exc))
+            return []
+        written = []
+        for path, text in files.items():
+            try:
+                replace_file(path, text.encode())
+            except OSError as exc:
+                self.write_errors.append(WriteError.of(path, exc))
+                discard_stale(path)
+            else:
+                written.append(path)
+        return written
+
     def _save(self, document: dict[str, Any]) -> None:
+        """Save the baseline, unless this session's figures are incomplete and would replace a saved one (or make an
+        empty one); a baseline that cannot be written is left as it was."""
         assert self.save_name is not None
-        path, skipped = baselines.save_baseline(
-            self.baseline_dir,
-            self.save_name,
-            document["tests"],
-            document["environment"],
-            document["finished"],
-        )
-        self.notes.append(f"load baseline {self.save_name!r} saved to {path}")
+        name = repr(self.save_name)
+        tests, skipped = baselines.baseline_tests(document["tests"])
+        path = baselines.baseline_path(self.baseline_dir, self.save_name)
+        previous = baselines.previously_saved(path)
+        kept = f"the one saved {previous} is kept" if previous else "there is none of that name"
+        incomplete = baselines.incomplete(skipped, len(tests), document["interrupted"])
+        if incomplete and (previous is not None or not tests) and not self.save_force:
+            self.warnings.append(
+                f"load baseline {name} not saved: {incomplete}; {kept} (--load-save-force saves it anyway)"
+            )
+            return
+        try:
+            baselines.save_baseline(
+                self.baseline_dir, self.save_name, tests, document["environment"], document["finished"]
+            )
+        except OSError as exc:
+            error = WriteError.of(path, exc)
+            self.warnings.append(
+                f"load baseline {name} not saved: cannot write {path}: {error.reason}; {kept}"
+            )
+            return
+        replaced = f", replacing the one saved {previous}" if previous else ""
+        self.notes.append(f"load baseline {name} saved to {path}{replaced}")
         if skipped:
             self.notes.append(f"not in the baseline (partial or no figures): {', '.join(skipped)}")
+
+    def _write_errors(self) -> Iterator[WriteError]:
+        """The files that could not be written: the session's, then each test's Locust files."""
+        yield from self.write_errors
+        for record in self.records:
+            yield from map(WriteError.from_dict, record["report_errors"])
 
     @pytest.hookimpl(trylast=True)  # the report paths are the last line, after the load tests' summary table
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
@@ -207,6 +309,12 @@ class LoadReports:
             terminalreporter.write_line(baselines.render_comparisons(self.baseline, rows))
         for note in self.notes:
             terminalreporter.write_line(note)
+        for warning in self.warnings:
+            terminalreporter.write_line(warning, yellow=True)
+        for error in grouped(self._write_errors()):
+            terminalreporter.write_line(
+                f"ERROR: load test reports: cannot write {error.path}: {error.reason}", red=True, bold=True
+            )
         if self.written:
             shown = ", ".join(_shown_path(path, self.config.invocation_params.dir) for path in self.written)
             terminalreporter.write_line(f"load test reports: {shown} (Locust HTML/CSV per test alongside)")

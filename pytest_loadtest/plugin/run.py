@@ -3,8 +3,13 @@ failure said."""
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import os
+import signal
 import sys
+import threading
+import weakref
 from collections.abc import Iterator
 from typing import Any
 
@@ -70,8 +75,9 @@ def _run(item: pytest.Item, scenario: Scenario, output: CapturedOutput) -> LoadR
                 on_output=output.write,
             )
     except ScenarioInterrupted as interrupted:
+        _ignore_interrupts_while_ending(item.config)
         if interrupted.result is None:
-            raise  # a second Ctrl-C, or no figures to keep: stop at once
+            raise  # before the users started: no figures to keep, stop at once
         # Keep the partial figures: this test fails with them (so every report gets them), then the session stops
         # with pytest's interrupted exit code.
         result, problem = interrupted.result, ""
@@ -89,6 +95,48 @@ def _run(item: pytest.Item, scenario: Scenario, output: CapturedOutput) -> LoadR
     if problem:
         pytest.fail(f"{item.nodeid}: the load scenario could not run: {problem}", pytrace=False)
     return result
+
+
+ENDING_NOTE = (
+    "pytest-loadtest: interrupted already; the session is ending (reports being written), so this interrupt is "
+    "ignored"
+)
+
+
+def _ignore_interrupts_while_ending(config: pytest.Config) -> None:
+    """After an interrupt stopped a scenario the session ends by itself: the test fails with its partial figures,
+    fixtures are torn down, the reports are written and pytest exits 2. A further Ctrl-C or SIGTERM is ignored until
+    then (with a note, once), so that none cuts the reports short or ends pytest with a traceback from a hook."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    noted = False
+
+    def ignore(signum: int, frame: object) -> None:
+        nonlocal noted
+        if not noted:
+            noted = True
+            with contextlib.suppress(OSError):  # not sys.stderr: the code interrupted may be writing to it
+                os.write(2, f"\n{ENDING_NOTE}\n".encode())
+
+    signals = (signal.SIGINT, signal.SIGTERM)
+    previous = {signum: signal.signal(signum, ignore) for signum in signals}
+
+    def restore() -> None:
+        if threading.current_thread() is threading.main_thread():
+            for signum, handler in previous.items():  # None: a handler set outside Python
+                signal.signal(signum, signal.SIG_DFL if handler is None else handler)
+
+    def ignore_to_the_end() -> None:
+        """At exit: Python resets its own handlers as it finalizes (a Ctrl-C then would end pytest with -2), not
+        SIG_IGN."""
+        if all(signal.getsignal(signum) is ignore for signum in signals):
+            for signum in signals:
+                signal.signal(signum, signal.SIG_IGN)
+
+    # Not a config cleanup: pytest's own cleanups after it (a garbage collection) would run interruptible. An
+    # in-process run gets its handlers back once its config is dropped; a pytest process ignores them to its exit.
+    weakref.finalize(config, restore).atexit = False
+    atexit.register(ignore_to_the_end)
 
 
 def _record(item: pytest.Item, judgement: Judgement) -> None:

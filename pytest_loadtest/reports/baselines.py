@@ -1,6 +1,7 @@
 """Saved baselines, in the spirit of pytest-benchmark: save a session's figures by name, compare a later run with them.
 
-Files: ``<rootdir>/.loadtest/NAME.json``. ``--load-compare-fail=p95:10%,rps:-5%`` is parsed into ``RegressionLimit``
+Files: ``<rootdir>/.loadtest/NAME.json``, each written whole or not at all. A session that did not measure every test
+in full does not replace a saved baseline (unless forced). ``--load-compare-fail=p95:10%,rps:-5%`` is parsed into ``RegressionLimit``
 value objects: a positive limit allows an increase up to that much, a negative one a decrease up to that much.
 """
 
@@ -17,6 +18,7 @@ from typing import Any
 from pytest_loadtest.errors import LoadTestUsageError
 from pytest_loadtest.measure.result import EntryStats
 from pytest_loadtest.measure.thresholds import METRICS_HELP, format_value, measure, metric_kind
+from pytest_loadtest.reports.files import replace_file
 from pytest_loadtest.reports.table import Column, format_table
 
 BASELINE_DIR = ".loadtest"
@@ -27,7 +29,7 @@ _LIMIT = re.compile(r"^\s*(?P<metric>[A-Za-z0-9_.]+)\s*:\s*(?P<percent>[+-]?\d+(
 
 
 def check_name(name: str, option: str) -> str:
-    if not _NAME.match(name):
+    if not _NAME.fullmatch(name):
         raise LoadTestUsageError(
             f"{option}: {name!r} is not a valid baseline name; use letters, digits, '.', '_' and '-' "
             "(at most 100, starting with a letter or digit)"
@@ -83,14 +85,22 @@ class Baseline:
         return f"{self.name!r} (saved {self.saved_at})"
 
 
-def save_baseline(
-    directory: Path,
-    name: str,
-    records: Iterable[Mapping[str, Any]],
-    environment: Mapping[str, Any],
-    saved_at: str,
-) -> tuple[Path, list[str]]:
-    """Write ``directory/NAME.json`` (replacing one of that name); returns its path and the tests left out."""
+def baseline_path(directory: Path, name: str) -> Path:
+    return directory / f"{name}.json"
+
+
+def previously_saved(path: Path) -> str | None:
+    """When the baseline at ``path`` was saved ("?" when unreadable); None when there is none."""
+    if not path.exists():
+        return None
+    try:
+        return str(json.loads(path.read_text(encoding="utf-8"))["saved_at"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return "?"
+
+
+def baseline_tests(records: Iterable[Mapping[str, Any]]) -> tuple[dict[str, Any], list[str]]:
+    """The figures a baseline keeps per test, and the tests left out (partial or no figures)."""
     tests, skipped = {}, []
     for record in records:
         result = record.get("result")
@@ -102,17 +112,37 @@ def save_baseline(
             "duration": result["duration"],
             "total": result["total"],
         }
-    path = directory / f"{name}.json"
-    directory.mkdir(parents=True, exist_ok=True)
+    return tests, skipped
+
+
+def incomplete(skipped: Sequence[str], tests: int, interrupted: bool) -> str | None:
+    """Why a session's figures must not replace a saved baseline, or None when every test was measured in full."""
+    reasons = ["the session was interrupted"] if interrupted else []
+    if skipped:
+        reasons.append(
+            f"{len(skipped)} of {len(skipped) + tests} tests have partial or no figures ({', '.join(skipped)})"
+        )
+    return "; ".join(reasons) or None
+
+
+def save_baseline(
+    directory: Path,
+    name: str,
+    tests: Mapping[str, Any],
+    environment: Mapping[str, Any],
+    saved_at: str,
+) -> Path:
+    """Write ``directory/NAME.json`` atomically, replacing one of that name; returns its path."""
+    path = baseline_path(directory, name)
     document = {
         "schema_version": SCHEMA_VERSION,
         "name": name,
         "saved_at": saved_at,
         "environment": dict(environment),
-        "tests": tests,
+        "tests": dict(tests),
     }
-    path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
-    return path, skipped
+    replace_file(path, (json.dumps(document, indent=2) + "\n").encode())
+    return path
 
 
 def saved_names(directory: Path) -> list[str]:
@@ -127,12 +157,12 @@ def load_baseline(directory: Path, name: str | None) -> Baseline:
             f"--load-compare: no saved baseline in {directory}; save one first with --load-save NAME"
         )
     if name is None:
-        name = max(names, key=lambda stem: ((directory / f"{stem}.json").stat().st_mtime, stem))
+        name = max(names, key=lambda stem: (baseline_path(directory, stem).stat().st_mtime, stem))
     elif name not in names:
         raise LoadTestUsageError(
             f"--load-compare: no baseline named {name!r} in {directory} (saved: {', '.join(names)})"
         )
-    path = directory / f"{name}.json"
+    path = baseline_path(directory, name)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         tests = {nodeid: EntryStats.from_dict(test["total"]) for nodeid, test in data["tests"].items()}

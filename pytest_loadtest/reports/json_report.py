@@ -50,11 +50,18 @@ def test_record(
     result: LoadResult | None,
     message: str,
     report_files: Mapping[str, Any],
+    *,
+    started: float,
+    finished: float,
+    report_errors: Sequence[Mapping[str, str]] = (),
 ) -> Record:
-    """One load test: its parameters, figures, verdicts, errors and where its Locust reports are."""
+    """One load test: when it ran (from and to, ``time.time()`` values), its parameters, figures, verdicts, errors,
+    where its Locust reports are and those that could not be written."""
     return {
         "nodeid": nodeid,
         "outcome": outcome,
+        "started": wall_clock(started),
+        "finished": wall_clock(finished),
         "partial": result.partial if result else True,
         "parameters": scenario_parameters(scenario),
         "result": result.to_dict() if result else None,
@@ -62,6 +69,7 @@ def test_record(
         "errors": [error.to_dict() for error in result.errors] if result else [],
         "message": message,
         "reports": dict(report_files),
+        "report_errors": [dict(error) for error in report_errors],
     }
 
 
@@ -108,6 +116,11 @@ def utc_now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
+def wall_clock(timestamp: float) -> str:
+    """A ``time.time()`` value as ISO 8601 in UTC to the millisecond: ``2025-01-31T12:00:00.250+00:00``."""
+    return datetime.fromtimestamp(timestamp, timezone.utc).isoformat(timespec="milliseconds")
+
+
 def session_document(
     records: Sequence[Record],
     environment: Mapping[str, Any],
@@ -133,6 +146,5 @@ def session_document(
     }
 
 
-def write_json(path: Path, document: Mapping[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(document, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+def json_text(document: Mapping[str, Any]) -> str:
+    return json.dumps(document, indent=2, sort_keys=False) + "\n"

@@ -48,6 +48,8 @@ def _why_partial(result: LoadResult) -> str:
     """Why the run did not complete its course: the ``load.partial`` value."""
     if result.interrupted:
         return "interrupted"
+    if result.engine_lost is not None:
+        return "engine lost"
     if result.unreachable:
         return "target unreachable"
     return "lost workers"

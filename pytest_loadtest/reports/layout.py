@@ -1,4 +1,8 @@
-"""Where report files go: the report directory, one subdirectory per scenario named after its test."""
+"""Where report files go: the report directory, one subdirectory per scenario named after its test.
+
+The engine writes a scenario's Locust files into a private staging folder (it cannot fail a test's figures over a
+full or read-only report directory); the pytest side then moves them to the test's folder here.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import hashlib
 import re
 from pathlib import Path
 
+from pytest_loadtest.reports.files import WriteError, discard_stale, move_file
 from pytest_loadtest.reports.locust_names import CSV_NAMES, HTML_NAME
 
 DEFAULT_REPORT_DIR = "load_test_reports"
@@ -18,8 +23,27 @@ def scenario_dir_name(nodeid: str) -> str:
     return f"{readable[:80].strip('._-') or 'test'}-{digest}"
 
 
-def scenario_files(report_dir: Path, nodeid: str) -> dict[str, str]:
-    """The Locust reports the engine wrote for a test, as paths relative to the report directory."""
+LOCUST_FILES = {"locust html": HTML_NAME, **{f"{key} csv": name for key, name in CSV_NAMES.items()}}
+"""Each Locust report by its label in the JSON report's ``reports``."""
+
+
+def place_scenario_files(
+    staged: Path, report_dir: Path, nodeid: str
+) -> tuple[dict[str, str], list[WriteError]]:
+    """Move the Locust reports the engine wrote into ``staged`` to the test's folder in ``report_dir``: the labels
+    and relative paths of those placed, and the errors of those that could not be (the earlier run's file of that
+    name is then removed: it is not this run's)."""
     sub = scenario_dir_name(nodeid)
-    names = {"locust html": HTML_NAME, **{f"{key} csv": name for key, name in CSV_NAMES.items()}}
-    return {label: f"{sub}/{name}" for label, name in names.items() if (report_dir / sub / name).is_file()}
+    placed, errors = {}, []
+    for label, name in LOCUST_FILES.items():
+        if not (staged / name).is_file():
+            continue
+        destination = report_dir / sub / name
+        try:
+            move_file(staged / name, destination)
+        except OSError as exc:
+            errors.append(WriteError.of(destination, exc))
+            discard_stale(destination)
+        else:
+            placed[label] = f"{sub}/{name}"
+    return placed, errors

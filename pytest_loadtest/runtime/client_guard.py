@@ -1,9 +1,14 @@
 """The host guard inside the engine process (import it only there: it imports requests after gevent patched): every connection both Locust clients open is checked first.
 
 The check sits where each client sends one request, so it covers the scenario's host, absolute URLs in task code
-and every redirect hop alike: ``requests``' ``HTTPAdapter.send`` (HttpUser; ``Session.resolve_redirects`` sends each
-hop through it) and geventhttpclient's ``HTTPClientPool.get_client`` (FastHttpUser: Locust's user agent asks it for a
-connection on every hop of its redirect loop).
+and every redirect hop alike: ``requests``' ``HTTPAdapter.send`` (HttpUser and any other use of requests, such as
+``requests.get`` in a task; ``Session.resolve_redirects`` sends each hop through it) and geventhttpclient's
+``HTTPClientPool.get_client`` (FastHttpUser: Locust's user agent asks it for a connection on every hop of its
+redirect loop).
+When a request goes through a proxy, its socket goes to the proxy: the proxy's host and port are judged like the
+target's, as each client finds them (requests: the ``proxies`` the adapter is sent, where the session's, the
+request's and the environment's ``HTTP_PROXY``/``HTTPS_PROXY``/``ALL_PROXY``/``NO_PROXY`` are already merged;
+geventhttpclient: the pool's ``proxy_host``/``proxy_port``, which FastHttpUser's attributes of those names set).
 A refused request fails before any socket is opened, with an error that both clients record as a failed request.
 """
 
@@ -16,8 +21,13 @@ import requests.adapters
 import requests.exceptions
 from geventhttpclient.client import HTTPClientPool
 from geventhttpclient.url import URL
+from requests.utils import prepend_scheme_if_needed, select_proxy
+from urllib3.util import parse_url
 
 from pytest_loadtest.guard import HostGuard, HostNotAllowed
+
+_PROXY_PORTS = {"http": 80, "https": 443, "socks4": 1080, "socks4a": 1080, "socks5": 1080, "socks5h": 1080}
+"""The port urllib3 (and PySocks, for SOCKS) connects to when a proxy URL names none."""
 
 
 class HostRefusedError(ConnectionError):
@@ -39,20 +49,59 @@ def install(allowed_hosts: Sequence[str]) -> None:
     ) -> Any:
         url = str(request.url)
         _check(lambda: guard.check_url(url), url, RequestsHostRefusedError)
+        proxy = requests_proxy(url, kwargs.get("proxies"))
+        if proxy is not None:
+            _check(lambda: guard.check_address(*proxy), _through(url, *proxy), RequestsHostRefusedError)
         return send(self, request, **kwargs)
 
     def guarded_get_client(self: HTTPClientPool, url: Any) -> Any:
         # check the (host, port) that the pool connects to, parsed as the pool parses it
         parsed = url if isinstance(url, URL) else URL(url)
         _check(lambda: guard.check_address(parsed.host, parsed.port), str(parsed), HostRefusedError)
+        proxy_host = self.client_args.get("proxy_host")
+        if proxy_host is not None:  # HTTPClient then connects to the proxy instead
+            proxy_port = self.client_args.get("proxy_port")
+            _check(
+                lambda: guard.check_address(proxy_host, proxy_port),
+                _through(str(parsed), proxy_host, proxy_port),
+                HostRefusedError,
+            )
         return get_client(self, parsed)
 
     requests.adapters.HTTPAdapter.send = guarded_send  # type: ignore[method-assign,assignment]
     HTTPClientPool.get_client = guarded_get_client  # type: ignore[method-assign]
 
 
-def _check(check: Callable[[], None], url: str, error: type[OSError]) -> None:
+def requests_proxy(url: str, proxies: dict[str, str] | None) -> tuple[str, int | None] | None:
+    """The host and port of the proxy requests' ``HTTPAdapter.send`` connects to for ``url`` with ``proxies``.
+
+    Found and parsed as the adapter does (a proxy URL without a scheme is ``http://``); None when the request goes
+    straight to its host, or when the proxy URL names no host (requests then refuses it before any connection).
+    """
+    proxy = select_proxy(url, proxies)
+    if not proxy:
+        return None
+    parsed = parse_url(prepend_scheme_if_needed(proxy, "http"))
+    if not parsed.host:
+        return None
+    default_port = _PROXY_PORTS.get(str(parsed.scheme).lower())
+    return parsed.host, parsed.port if parsed.port is not None else default_port
+
+
+def _through(url: str, proxy_host: str, proxy_port: int | None) -> str:
+    """The request and its proxy, for the refusal (host and port only: a proxy URL may carry credentials)."""
+    host = f"[{proxy_host}]" if ":" in proxy_host and not proxy_host.startswith("[") else proxy_host
+    return f"{url} through proxy {host}" + (f":{proxy_port}" if proxy_port is not None else "")
+
+
+def _check(check: Callable[[], None], request: str, error: type[OSError]) -> None:
+    """Raise ``error`` naming ``request`` (its URL, and its proxy if any) when ``check`` refuses it."""
     try:
         check()
     except HostNotAllowed as exc:
-        raise error(f"request to {url} {exc}") from None
+        refusal = f"request to {request} {exc}"
+    else:
+        return
+    # raised outside the except block, so the error has no __context__: Locust's HttpSession records the innermost
+    # context of a ConnectionError, which would drop the request and its proxy from the recorded failure
+    raise error(refusal)

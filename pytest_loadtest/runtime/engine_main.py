@@ -5,7 +5,7 @@ starts this process instead (or has the fork server fork one), which patches fir
 scenario and exits. Protocol (``engine/protocol.py``): one spec line on stdin (the scenario, with the import path,
 environment and working directory to run in), then the ``STOP`` command at most; message lines on stdout
 (``EngineStarted`` first, ``UsersStarted``, progress points while running, then one ``RunResult`` or
-``EngineFailed``). User code that prints writes to stderr, line by line, and logging
+``EngineFailed``, or ``ExitCalled`` when user code ends the process through ``sys.exit``). User code that prints writes to stderr, line by line, and logging
 is set up as plain ``locust`` sets it up (Locust's ``setup_logging``, INFO, its format), also on stderr: the parent
 passes all of it on to pytest.
 """
@@ -48,12 +48,31 @@ def main() -> int:
     except Exception as exc:  # the parent shows this to the user with the traceback
         emit(_failed(exc))
         return 1
+    except (
+        SystemExit
+    ) as exc:  # user code called sys.exit: say where, then exit as asked (as plain locust does)
+        emit(exit_called(exc))
+        raise
     finally:
         channel.close()
 
 
 def _failed(exc: Exception) -> EngineFailed:
     return EngineFailed(f"{type(exc).__name__}: {exc}", traceback.format_exc())
+
+
+def exit_called(exc: SystemExit) -> protocol.ExitCalled:
+    """What ``sys.exit`` was given and the line that called it: the innermost frame of its traceback (a task's
+    ``SystemExit`` reaches this greenlet with the task's frames, gevent passes it on to the main greenlet)."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    if not frames:
+        return protocol.ExitCalled(repr(exc.code), "an unknown line")
+    frame = frames[-1]
+    path = (
+        os.path.relpath(frame.filename) if frame.filename.startswith(os.getcwd() + os.sep) else frame.filename
+    )
+    source = f" ({frame.line})" if frame.line else ""
+    return protocol.ExitCalled(repr(exc.code), f"{path}, line {frame.lineno}, in {frame.name}{source}")
 
 
 def _enter(spec: Spec) -> None:

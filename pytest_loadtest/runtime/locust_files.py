@@ -1,7 +1,9 @@
 """Locust's own per-scenario reports, written in the engine process (it holds the Environment): HTML and CSV.
 
 ``recording(environment, directory)`` runs Locust's CSV writer and a stats-history sampler while the scenario runs,
-then writes Locust's HTML report and the final CSV rows, and redacts every file, even when the run was stopped early.
+then writes Locust's HTML report and the final CSV rows, and redacts every file, even when the run was stopped early:
+besides what the environment says is secret, the values of the Locust arguments added with ``is_secret=True`` and of
+every cookie the target set or a request sent (``learn_cookies``).
 """
 
 from __future__ import annotations
@@ -9,8 +11,10 @@ from __future__ import annotations
 import contextlib
 import csv
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import gevent
 from locust import stats
@@ -18,8 +22,13 @@ from locust.env import Environment
 from locust.html import get_html_report
 
 from pytest_loadtest.reports.locust_names import CSV_NAMES, CSV_PREFIX, HTML_NAME
-from pytest_loadtest.reports.redaction import Redactor
+from pytest_loadtest.reports.redaction import Redactor, learn, secret_option_values
+from pytest_loadtest.runtime import locust_options
 
+_SET_COOKIE = re.compile(r"(?:^|,)\s*[^=;,\s]+=([^;,\s]+)")
+"""The value of each cookie in a Set-Cookie header (several joined with commas, as requests joins them)."""
+_COOKIE = re.compile(r"(?:^|;)\s*[^=;\s]+=([^;\s]+)")
+"""The value of each cookie in a Cookie header."""
 _BUNDLE_OPENING = '<script type="module" crossorigin>'
 HISTORY_INTERVAL = 1.0
 """Seconds between the points of the HTML report's charts (Locust's own sampler takes one every 5 s: too few for
@@ -35,6 +44,7 @@ def recording(environment: Environment, directory: str | None, title: str) -> It
     path = Path(directory)
     path.mkdir(parents=True, exist_ok=True)
     environment.locustfile = title  # shown as "Script" in Locust's HTML report
+    environment.events.request.add_listener(learn_cookies)  # type: ignore[no-untyped-call]
     writer = stats.StatsCSVFileWriter(environment, stats.PERCENTILES_TO_REPORT, str(path / CSV_PREFIX))
     greenlets: list[gevent.Greenlet[..., None]] = [
         gevent.spawn(writer.stats_writer),
@@ -45,10 +55,37 @@ def recording(environment: Environment, directory: str | None, title: str) -> It
     finally:
         gevent.killall(greenlets, block=True)
         writer.close_files()
+        options = environment.parsed_options
+        learn(secret_option_values(vars(options) if options is not None else {}, locust_options.secret))
         redactor = Redactor.from_environ(os.environ)
         _write_final(environment, path, redactor)
         for name in CSV_NAMES.values():
             redactor.file(path / name)
+
+
+def learn_cookies(response: Any = None, **_: Any) -> None:
+    """A ``request`` listener: the values of the cookies a response set (``Set-Cookie``, or the jar of requests'
+    response) and of those its request sent (``Cookie``) are secret from now on."""
+    if response is None:
+        return
+    values = [cookie.value for cookie in getattr(response, "cookies", None) or () if cookie.value]
+    for header in _header_values(getattr(response, "headers", None), "set-cookie"):
+        values += _SET_COOKIE.findall(header)
+    for header in _header_values(getattr(getattr(response, "request", None), "headers", None), "cookie"):
+        values += _COOKIE.findall(header)
+    if values:
+        learn(values)
+
+
+def _header_values(headers: Any, name: str) -> list[str]:
+    """A header's values, from requests' headers (one string, case-insensitive), geventhttpclient's (a list) or a
+    plain dict (a request's, as the user gave it)."""
+    if not headers:
+        return []
+    found = headers.get(name) or headers.get(name.title())
+    if not found:
+        return []
+    return [str(value) for value in found] if isinstance(found, (list, tuple)) else [str(found)]
 
 
 def _sample_history(environment: Environment) -> None:

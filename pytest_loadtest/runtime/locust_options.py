@@ -16,6 +16,10 @@ import math
 from typing import Any
 
 from pytest_loadtest.engine.protocol import Spec
+from pytest_loadtest.reports.redaction import secret_arguments
+
+secret: set[str] = set()
+"""The arguments this process's parser marks ``is_secret`` (Locust's flag), known once the options are parsed."""
 
 
 class LocustOptionsError(Exception):
@@ -61,6 +65,7 @@ def parsed_options(spec: Spec) -> Any:
     from locust.argument_parser import get_parser
 
     parser = get_parser()
+    secret.update(secret_arguments(parser))
     refused = io.StringIO()
     try:
         with contextlib.redirect_stderr(refused):

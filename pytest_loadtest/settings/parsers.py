@@ -126,6 +126,15 @@ def parse_host(value: object) -> str:
         raise ValueError(
             "must be a base URL with http:// or https:// and a host, such as 'http://127.0.0.1:8000'"
         )
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1
+    if port is not None and not 0 < port < 65536:
+        raise ValueError(
+            f"has the port {parts.netloc.rpartition(':')[2]!r}, which is out of range or not a number: a port is "
+            "a whole number from 1 to 65535"
+        )
     if parts.query or parts.fragment or host.endswith(("?", "#")):
         raise ValueError(
             "must be a base URL without a query string or #fragment: Locust puts each request's path after the "

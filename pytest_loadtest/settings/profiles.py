@@ -32,6 +32,7 @@ from pytest_loadtest.errors import LoadTestUsageError, shown
 from pytest_loadtest.scenario import Scenario
 from pytest_loadtest.settings.resolve import Layer
 from pytest_loadtest.settings.table import PROFILE_KEYS, SETTINGS_BY_NAME
+from pytest_loadtest.settings.textfile import read_settings_file
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -83,10 +84,9 @@ def chosen_name(candidates: list[tuple[object, str]]) -> tuple[str, str] | None:
 def load_profiles(path: Path) -> dict[str, Profile]:
     """Every profile of the file, validated: keys are the settings a profile may set (``PROFILE_KEYS``),
     ``description`` and ``stages``."""
+    text = read_settings_file(path, "the load profiles file")
     try:
-        document = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise LoadTestUsageError(f"cannot read the load profiles file {path}: {exc}") from None
+        document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise LoadTestUsageError(f"the load profiles file {path} is not valid TOML: {exc}") from None
     profiles = {}

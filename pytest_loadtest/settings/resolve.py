@@ -20,6 +20,7 @@ from pytest_loadtest.settings.table import MARKER_KEYWORDS, SETTINGS_BY_NAME, Wh
 
 DEFAULT_USERS = 1
 DEFAULT_DURATION = 10.0
+DEFAULT_MAX_DURATION = 24 * 3600.0
 
 
 @dataclass(frozen=True)
@@ -210,6 +211,31 @@ def check_marker_keywords(test_id: str, kwargs: Mapping[str, object]) -> None:
         )
 
 
+def check_marker_values(test_id: str, kwargs: Mapping[str, object]) -> None:
+    """An explicit empty value (None, "") in the marker is refused: leaving the keyword out is what means "the
+    default", and an empty value (often a variable that was never set) would silently mean it too."""
+    for name, value in kwargs.items():
+        setting = SETTINGS_BY_NAME[name]
+        if setting.parser is not None and (value is None or (isinstance(value, str) and not value)):
+            raise LoadTestUsageError(
+                f"{test_id}: {name}={shown(value)} in the load marker is empty; give a value, or leave {name} out "
+                f"to get the default (or what {setting.option}, {setting.variable} or {setting.ini_key} set)"
+            )
+
+
+def _check_ceiling(test_id: str, duration: float, layers: Sequence[Layer]) -> None:
+    """A duration above the ceiling (``--load-max-duration``, default 24 h) is refused: ``duration="1e9"`` is a
+    mistake, not a 31-year soak."""
+    ceiling = resolve_setting("max_duration", layers, test_id) or DEFAULT_MAX_DURATION
+    if duration > ceiling:
+        source = setting_source("duration", layers) or "the default"
+        raise LoadTestUsageError(
+            f"{test_id}: duration {duration:g}s from {source} is longer than the longest a load test may run, "
+            f"{ceiling:g}s; raise the ceiling with {SETTINGS_BY_NAME['max_duration'].option} (or "
+            f"{SETTINGS_BY_NAME['max_duration'].variable}, {SETTINGS_BY_NAME['max_duration'].ini_key}) if you meant it"
+        )
+
+
 def resolve_scenario(
     test_id: str,
     user_classes: Sequence[object],
@@ -225,8 +251,10 @@ def resolve_scenario(
     check_marker_keywords(test_id, marker_kwargs)
     user_classes, shape = split_shape(test_id, user_classes, marker_kwargs.get("shape"))
     refs = (body,) if body else check_user_classes(test_id, user_classes)
+    check_marker_values(test_id, marker_kwargs)
     users = resolve_setting("users", layers, test_id) or DEFAULT_USERS
     duration = resolve_setting("duration", layers, test_id) or DEFAULT_DURATION
+    _check_ceiling(test_id, duration, layers)
     warmup = resolve_setting("warmup", layers, test_id) or 0.0
     if warmup >= duration:
         raise LoadTestUsageError(

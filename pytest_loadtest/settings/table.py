@@ -94,6 +94,12 @@ SETTINGS: tuple[Setting, ...] = (
         _EVERYWHERE,
         positive_duration,
     ),
+    Setting(
+        "max_duration",
+        "the longest duration a load test may ask for; longer ones are refused (default 24h)",
+        _NOT_IN_A_PROFILE - {Where.MARKER},
+        positive_duration,
+    ),
     Setting("host", "base URL of the target, e.g. http://127.0.0.1:8000", _NOT_IN_A_PROFILE, parse_host),
     Setting(
         "warmup",

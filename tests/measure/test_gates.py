@@ -71,6 +71,7 @@ def tripping(*gates: str) -> LoadResult:
         history=(ProgressPoint(2.0, 2, 0, 0, 0.0, 0.0),),
         unreachable="target unreachable" in gates,
         interrupted="interrupted" in gates,
+        engine_lost="the engine process exited with code 1" if "engine lost" in gates else None,
         lost_workers=("worker w1 exited with code -9",) if "lost workers" in gates else (),
         generator_cpu=SATURATED_CPU if "generator saturated" in gates else None,
         process_exit_code=3 if "process exit code" in gates else None,
@@ -125,6 +126,11 @@ def test_a_result_read_back_from_json_is_judged_again() -> None:
             "as partial",
         ),
         (
+            "engine lost",
+            f"{TEST_ID}: the load scenario ended 2.0s into its 30s: the engine process exited with code 1.\n"
+            "partial figures (its last progress report): 40 requests, 0 failures, 20.0 req/s",
+        ),
+        (
             "target unreachable",
             f"{TEST_ID}: the target http://127.0.0.1:8000 could not be reached; stopped after 2.0s with 0 failed "
             "requests and no success.\nerror: ConnectionRefusedError(111, 'Connection refused')",
@@ -163,6 +169,12 @@ def test_the_messages_of_the_guard_the_silence_and_the_saturation_gates() -> Non
     assert saturated.endswith(
         "\nthreshold  limit     measured  verdict\n---------  --------  --------  -------\np95        < 100 ms  10 ms     PASS"
     )
+
+
+def test_a_saturated_generator_that_completed_no_request_says_it_was_saturated_first() -> None:
+    message = judge(SCENARIO, tripping("generator saturated", "no request completed")).message
+    assert message is not None and message.startswith(f"{TEST_ID}: the load generator was CPU-bound")
+    assert "\nNo request completed in 2.0s: the generator was too busy to send or finish one.\n" in message
 
 
 def test_allowed_saturation_passes_the_saturation_gate() -> None:

@@ -4,18 +4,27 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from pytest_loadtest.errors import LoadTestUsageError
 from pytest_loadtest.measure.result import EntryStats, ErrorCount, LoadResult, ProgressPoint
 from pytest_loadtest.measure.thresholds import evaluate, parse_thresholds
-from pytest_loadtest.reports import baselines, json_report
+from pytest_loadtest.reports import baselines, json_report, redaction
 from pytest_loadtest.reports.chart import history_chart
 from pytest_loadtest.reports.index_html import render_index
 from pytest_loadtest.reports.layout import scenario_dir_name
-from pytest_loadtest.reports.redaction import REDACTED, Redactor, secret_values
+from pytest_loadtest.reports.redaction import (
+    ENV_FILE_NAMES_VARIABLE,
+    REDACTED,
+    Redactor,
+    learn,
+    secret_option_values,
+    secret_values,
+)
 from pytest_loadtest.scenario import Scenario, UserClassRef
 
 JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjMifQ.c2lnbmF0dXJlLXZhbHVl"
@@ -37,6 +46,34 @@ JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjMifQ.c2lnbmF0dXJlLXZhbHVl"
         ("access_token=abc123; api_key: k-99", "access_token=[REDACTED]; api_key: [REDACTED]"),
         ("https://bob:s3cret@db.example/x", "https://bob:[REDACTED]@db.example/x"),
         ("token_type=jwt tokens: 5 GET /health", "token_type=jwt tokens: 5 GET /health"),
+        ("Set-Cookie: sid=abc123; Path=/, other=zzz9; HttpOnly", "Set-Cookie: [REDACTED]"),
+        (
+            "{'Set-Cookie': 'sid=abc123; Path=/', 'Server': 'x'}",
+            "{'Set-Cookie': '[REDACTED]', 'Server': 'x'}",
+        ),
+        ("[('Cookie', 'a=1234; b=5678')]", "[('Cookie', '[REDACTED]')]"),
+        (
+            "<RequestsCookieJar[<Cookie sid=abc123 for h/>]>",
+            "<RequestsCookieJar[<Cookie sid=[REDACTED] for h/>]>",
+        ),
+        (
+            "Cookie(version=0, name='sid', value='abc123', port=None)",
+            "Cookie(version=0, name='sid', value=[REDACTED], port=None)",
+        ),
+        (
+            "/x?key=k-123&sig=s-456&signature=zz99&q=1",
+            "/x?key=[REDACTED]&sig=[REDACTED]&signature=[REDACTED]&q=1",
+        ),
+        (
+            "db_pass=hunter22 session_id=xyzw auth: abcd",
+            "db_pass=[REDACTED] session_id=[REDACTED] auth: [REDACTED]",
+        ),
+        ("[('Authorization', 'Basic dXNlcjpwYXNz')]", "[('Authorization', 'Basic [REDACTED]')]"),
+        ("\\u0027Basic dXNlcjpwYXNz\\u0027", "\\u0027Basic [REDACTED]\\u0027"),
+        ("bearer%20abcdef", "bearer%20[REDACTED]"),
+        ("basic information, no authorization, sorry", "basic information, no authorization, sorry"),
+        ("http://ghp_tok3n@github.example/x", "http://[REDACTED]@github.example/x"),
+        ("KeyError: 'users' users=10 spawn_rate=2", "KeyError: 'users' users=10 spawn_rate=2"),
     ],
 )
 def test_secret_shapes_are_redacted_and_plain_text_is_kept(text: str, expected: str) -> None:
@@ -61,6 +98,50 @@ def test_secret_values_come_from_secret_named_variables_and_load_secret_keys() -
     assert redactor.data({"GET /x?k=tok-Zq8w3rX9": ["tok-Zq8w3rX9", 3]}) == {
         f"GET /x?k={REDACTED}": [REDACTED, 3]
     }
+
+
+def test_env_file_names_containing_a_secret_word_are_secret_but_system_ones_and_ordinary_values_are_not() -> (
+    None
+):
+    environ = {
+        "DB_PASS": "dbpass-value",  # ends like a secret: secret wherever it was set
+        "SESSION_COOKIE": "cookie-value",
+        "SESSION_COOKIE_NAME": "named-value",  # contains a secret word: secret when the env file defines it
+        "XDG_SESSION_CLASS": "user",  # the system's own: an ordinary word that must stay in every report
+        "DESKTOP_SESSION": "ubuntu",
+        "LOAD_AUTH_P95_MS": "1500",  # a number: redacting it would garble the figures
+        "AUTH_ENABLED": "true",
+        "PIN_KEY": "4321",
+        ENV_FILE_NAMES_VARIABLE: "SESSION_COOKIE_NAME,LOAD_AUTH_P95_MS,AUTH_ENABLED",
+        "LOAD_SECRET_KEYS": "PIN_KEY",  # listed: secret even as a number
+    }
+    assert set(secret_values(environ)) == {"dbpass-value", "cookie-value", "named-value", "4321"}
+
+
+def test_learned_values_are_redacted_by_every_redactor_of_the_process(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(redaction, "_learned", {})
+    before = Redactor()
+    learn(["jar cookie/123", "ab"])  # "ab" is too short to redact: kept
+    assert before.text("sid jar cookie/123 ab") == f"sid {REDACTED} ab"  # built before it was learned
+    assert Redactor().text("q=jar%20cookie%2F123&r=jar+cookie%2F123") == f"q={REDACTED}&r={REDACTED}"
+
+
+def test_the_values_of_locust_arguments_marked_is_secret_are_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    from locust import events
+
+    def arguments(parser: Any, **_: Any) -> None:
+        parser.add_argument("--signing-key", is_secret=True)
+        parser.add_argument("--region")
+
+    events.init_command_line_parser.add_listener(arguments)
+    try:
+        found = secret_option_values({"signing_key": "sign-me-123", "region": "eu-west-1", "users": 3})
+    finally:
+        events.init_command_line_parser.remove_listener(arguments)
+    assert found == ("sign-me-123",)
+    assert secret_option_values({}) == ()
 
 
 def test_a_url_encoded_secret_value_is_redacted_too() -> None:
@@ -94,6 +175,16 @@ def _result(p95_ms: float = 20.0, requests: int = 100) -> LoadResult:
 
 def _scenario() -> Scenario:
     return Scenario("t.py::test_a", (UserClassRef("mod", "User", None),), 5, 5.0, 2.0, "http://127.0.0.1:1")
+
+
+STARTED = 1_700_000_000.25
+"""A test's start as ``time.time()`` gives it: 2023-11-14T22:13:20.250 UTC."""
+
+
+def _record(nodeid: str, outcome: str = "passed", message: str = "", **reports: str) -> json_report.Record:
+    return json_report.test_record(
+        nodeid, outcome, _scenario(), _result(), message, reports, started=STARTED, finished=STARTED + 2.5
+    )
 
 
 @pytest.mark.parametrize(
@@ -138,11 +229,13 @@ def test_comparison_reports_baseline_current_and_change_and_fails_beyond_the_lim
 
 
 def test_baselines_are_saved_by_name_and_the_latest_is_the_default(tmp_path: Path) -> None:
-    record = json_report.test_record("t.py::test_a", "passed", _scenario(), _result(), "", {})
+    record = _record("t.py::test_a")
     partial = {**record, "nodeid": "t.py::test_b", "partial": True}
-    path, skipped = baselines.save_baseline(tmp_path, "first", [record, partial], {}, "2024-01-01")
-    assert path == tmp_path / "first.json" and skipped == ["t.py::test_b"]
-    baselines.save_baseline(tmp_path, "second", [record], {}, "2024-01-02")
+    tests, skipped = baselines.baseline_tests([record, partial])
+    assert set(tests) == {"t.py::test_a"} and skipped == ["t.py::test_b"]
+    path = baselines.save_baseline(tmp_path, "first", tests, {}, "2024-01-01")
+    assert path == tmp_path / "first.json" and baselines.previously_saved(path) == "2024-01-01"
+    baselines.save_baseline(tmp_path, "second", tests, {}, "2024-01-02")
     os.utime(tmp_path / "first.json", (1, 1))
     latest = baselines.load_baseline(tmp_path, None)
     assert latest.name == "second" and set(latest.tests) == {"t.py::test_a"}
@@ -159,16 +252,22 @@ def test_baselines_are_saved_by_name_and_the_latest_is_the_default(tmp_path: Pat
         baselines.load_baseline(tmp_path, "broken")
 
 
-@pytest.mark.parametrize("name", ["", "a b", "../x", "-x", "x" * 101])
+def test_a_session_is_incomplete_for_a_baseline_when_interrupted_or_a_test_lacks_full_figures() -> None:
+    assert baselines.incomplete([], 3, interrupted=False) is None
+    assert baselines.incomplete(["t.py::test_b"], 1, interrupted=True) == (
+        "the session was interrupted; 1 of 2 tests have partial or no figures (t.py::test_b)"
+    )
+    assert baselines.previously_saved(Path("/nonexistent/x.json")) is None
+
+
+@pytest.mark.parametrize("name", ["", "a b", "../x", "-x", "x" * 101, "x\n", "x\r"])
 def test_bad_baseline_names_are_refused(name: str) -> None:
     with pytest.raises(LoadTestUsageError, match=r"--load-save: .* is not a valid baseline name"):
         baselines.check_name(name, "--load-save")
 
 
 def test_the_session_document_keeps_the_keys_ci_reads_and_is_json() -> None:
-    record = json_report.test_record(
-        "t.py::test_a", "passed", _scenario(), _result(), "", {"locust html": "x/a.html"}
-    )
+    record = _record("t.py::test_a", **{"locust html": "x/a.html"})
     document = json_report.session_document([record], {"python": "3"}, "start", interrupted=False)
     assert document["schema_version"] == json_report.SCHEMA_VERSION
     test = json.loads(json.dumps(document))["tests"][0]
@@ -179,6 +278,12 @@ def test_the_session_document_keeps_the_keys_ci_reads_and_is_json() -> None:
     )
     assert test["parameters"]["users"] == 5 and test["thresholds"][0]["status"] == "pass"
     assert document["summary"] == {"tests": 1, "passed": 1, "failed": 0, "partial": 0}
+    assert (test["started"], test["finished"]) == (
+        "2023-11-14T22:13:20.250+00:00",
+        "2023-11-14T22:13:22.750+00:00",
+    )
+    assert datetime.fromisoformat(test["finished"]).timestamp() == STARTED + 2.5  # wall clock, with its zone
+    assert test["report_errors"] == []
     assert json_report.git_revision(Path(__file__).parent) not in ("", "HEAD")
 
 
@@ -199,9 +304,7 @@ def test_the_chart_draws_both_series_through_every_sample() -> None:
 
 
 def test_the_index_page_lists_tests_escaped_with_links_and_no_external_resources() -> None:
-    record = json_report.test_record(
-        "t.py::test_<b>", "failed", _scenario(), _result(), "boom", {"locust html": "d/locust.html"}
-    )
+    record = _record("t.py::test_<b>", "failed", "boom", **{"locust html": "d/locust.html"})
     document = json_report.session_document(
         [record], {"packages": {}, "python": "3"}, "start", interrupted=True
     )
@@ -209,3 +312,10 @@ def test_the_index_page_lists_tests_escaped_with_links_and_no_external_resources
     assert "t.py::test_&lt;b&gt;" in page and "<b>" not in page
     assert 'href="d/locust.html"' in page and "interrupted" in page and "20 ms" in page
     assert "http://" not in page.replace('xmlns="http://www.w3.org/2000/svg"', "") and "src=" not in page
+
+
+def test_a_test_named_like_a_secret_key_keeps_its_message() -> None:
+    """``test_auth: 1 of 3 ...`` is a node id and a count, not a key and its value (found by the load suite's run)."""
+    message = "loadtests/test_auth.py::test_auth: 1 of 3 load thresholds failed"
+    assert Redactor(()).text(message) == message
+    assert Redactor(()).text("auth: s3cr3t") == "auth: [REDACTED]"

@@ -23,7 +23,7 @@ def _record(nodeid: str, outcome: str, result: LoadResult | None) -> dict[str, A
     """A record as the controller gets it: built by the plugin's own function, then through JSON (as from a
     pytest-xdist worker)."""
     scenario = Scenario(nodeid, (UserClassRef("mod", "User", None),), 5, 5.0, 2.0, "http://127.0.0.1:1")
-    record = json_report.test_record(nodeid, outcome, scenario, result, "", {})
+    record = json_report.test_record(nodeid, outcome, scenario, result, "", {}, started=0.0, finished=2.0)
     return json.loads(json.dumps(record))  # type: ignore[no-any-return]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import time
 import xml.etree.ElementTree as ET
@@ -77,12 +78,47 @@ def test_a_signal_stops_the_scenario_keeps_partial_figures_and_exits_interrupted
     assert properties["load.partial"] == "interrupted" and int(properties["load.requests"]) > 0
 
 
-def test_a_second_ctrl_c_exits_at_once_even_when_the_engine_cannot_stop(
+INTERRUPTING_CONFTEST = """
+import atexit
+import os
+import signal
+
+
+def interrupt_again():
+    os.kill(os.getpid(), signal.SIGINT)  # a Ctrl-C while the session ends
+
+
+def pytest_sessionfinish():
+    interrupt_again()
+
+
+def pytest_unconfigure():
+    interrupt_again()
+
+
+atexit.register(interrupt_again)  # registered first: it runs last, as the interpreter exits
+"""
+
+
+def test_a_second_ctrl_c_at_any_time_exits_interrupted_with_the_report_and_no_traceback(
     pytester: pytest.Pytester, target: TargetServer
 ) -> None:
+    """While the engine cannot stop (its loop blocked in C), then while pytest writes the reports, unconfigures and
+    exits: each further Ctrl-C ends the wait or is ignored, never a traceback or a lost report."""
     pytester.makepyfile(test_signals=MODULE)
+    pytester.makeconftest(INTERRUPTING_CONFTEST)
     session = PytestProcess(
-        pytester.path, ("--load-host", target.url, "--load-stop-timeout", "20", "-k", "stuck")
+        pytester.path,
+        (
+            "--load-host",
+            target.url,
+            "--load-stop-timeout",
+            "20",
+            "--load-report-dir",
+            "reports",
+            "-k",
+            "stuck",
+        ),
     )
     session.wait_for_engine()
     time.sleep(1.5)  # the engine imported Locust and its only user is stuck in C
@@ -91,8 +127,18 @@ def test_a_second_ctrl_c_exits_at_once_even_when_the_engine_cannot_stop(
     second = time.monotonic()
     session.process.send_signal(signal.SIGINT)
     assert session.finish() == INTERRUPTED, session.output
-    assert time.monotonic() - second < 2.0
-    assert "KeyboardInterrupt" in session.output
+    assert time.monotonic() - second < 3.0
+    assert "Traceback" not in session.output and "KeyboardInterrupt" not in session.output, session.output
+    assert "Interrupted: load scenario interrupted" in session.output
+    assert (
+        "test_signals.py::test_stuck: the load scenario was interrupted after 0.0s of 60s" in session.output
+    )
+    assert "interrupted already; the session is ending (reports being written)" in session.output
+    document = json.loads((pytester.path / "reports" / "loadtest-report.json").read_text())
+    assert document["interrupted"] is True
+    assert [(test["nodeid"], test["partial"]) for test in document["tests"]] == [
+        ("test_signals.py::test_stuck", True)
+    ]
     assert not marked_processes(session.mark)
 
 

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -161,6 +162,14 @@ def test_the_session_json_holds_environment_parameters_figures_and_verdicts(
     ]
     assert health["thresholds"][2]["threshold"]["implicit"] is True and not health["partial"]
     assert "user code raised" in leaky["message"]
+    # each test's call phase in wall-clock time with its zone, after the session's start (to the second), in order
+    (health_start, health_end), (leaky_start, leaky_end) = (
+        [datetime.fromisoformat(record[key]) for key in ("started", "finished")] for record in (health, leaky)
+    )
+    assert all(
+        moment.utcoffset() is not None for moment in (health_start, health_end, leaky_start, leaky_end)
+    )
+    assert datetime.fromisoformat(document["started"]) <= health_start < health_end <= leaky_start < leaky_end
 
 
 def test_every_test_gets_locust_html_and_csv_reports_with_its_own_figures(
@@ -263,7 +272,8 @@ def test_a_regression_against_the_saved_baseline_fails_the_test_with_both_figure
     )
     # 1 ms then 200 ms: a busy machine adds milliseconds to the first, never the +50% that would hide the regression
     monkeypatch.setenv("DELAY_MS", "1")
-    run(pytester, target, "--load-save", "fast").assert_outcomes(passed=1)
+    # JUnit XML in the report directory (as make load writes it): listed, so the next session may write there too
+    run(pytester, target, "--load-save", "fast", "--junitxml=ini_reports/junit.xml").assert_outcomes(passed=1)
     monkeypatch.setenv("DELAY_MS", "200")
     result = run(
         pytester, target, "--load-compare", "--load-compare-fail=p95:50%,rps:-90%", "--junitxml=j.xml"

@@ -63,6 +63,11 @@ def test_durations(text: object, seconds: float) -> None:
     assert parse_duration(text) == seconds
 
 
+def test_a_duration_up_to_the_ceiling_runs_and_the_ceiling_can_be_raised() -> None:
+    assert resolve({"duration": "24h"}).duration == 86400.0
+    assert resolve({"duration": "30h"}, cli={"max_duration": "48h"}).duration == 108000.0
+
+
 def test_defaults_start_every_user_within_one_second() -> None:
     scenario = resolve({"users": 40})
     assert (scenario.users, scenario.spawn_rate, scenario.duration, scenario.host) == (40, 40.0, 10.0, None)
@@ -100,6 +105,41 @@ def test_precedence_command_line_then_marker_then_environment_then_ini() -> None
             "host='127.0.0.1:80' from the load marker of t::x: must be a base URL",
         ),
         ({"usrs": 3}, {}, {}, "unknown load marker argument(s) usrs"),
+        (
+            {"users": None},
+            {},
+            {},
+            "t::x: users=None in the load marker is empty; give a value, or leave users out",
+        ),
+        ({"users": ""}, {}, {}, "t::x: users='' in the load marker is empty"),
+        ({"duration": None}, {}, {}, "t::x: duration=None in the load marker is empty"),
+        ({"duration": ""}, {"duration": "5"}, {}, "t::x: duration='' in the load marker is empty"),
+        ({"duration": "1e9"}, {}, {}, "duration 1e+09s from the load marker of t::x is longer than"),
+        (
+            {},
+            {"duration": "25h"},
+            {},
+            "duration 90000s from the command line is longer than the longest a load test",
+        ),
+        (
+            {"duration": "2h"},
+            {},
+            {"LOAD_MAX_DURATION": "1h"},
+            "3600s; raise the ceiling with --load-max-duration",
+        ),
+        (
+            {"host": "http://127.0.0.1:99999"},
+            {},
+            {},
+            "host='http://127.0.0.1:99999' from the load marker of t::x: has the port '99999', which is out of "
+            "range or not a number",
+        ),
+        (
+            {"host": "http://127.0.0.1:http/"},
+            {},
+            {},
+            "has the port 'http', which is out of range or not a number",
+        ),
         ({"duration": 2, "warmup": 3}, {}, {}, "warmup (3s) must be shorter than the duration (2s)"),
     ],
 )

@@ -1,0 +1,83 @@
+"""Which files of the report directory are the plugin's: it lists them in a manifest there, and writes only into a
+directory that holds nothing else, so that it never overwrites (or deletes) a file of the user's.
+
+Listed: the session files, each test's Locust files, and the files pytest itself was told to write in that
+directory in the same session (``--junitxml``, pytest-html's page and its ``assets/``). An entry ending in ``/`` is a
+whole directory. Empty directories hold nothing to lose and are never in the way.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+from pytest_loadtest.errors import LoadTestUsageError
+
+MANIFEST_NAME = ".pytest-loadtest-manifest.json"
+SHOWN_FOREIGN = 5
+"""Foreign files named in the refusal (the search stops there: ``--load-report-dir .`` is refused at once)."""
+
+
+def listed(directory: Path) -> set[str]:
+    """The entries of the directory's manifest (paths relative to it); none when it has no readable manifest."""
+    try:
+        data = json.loads((directory / MANIFEST_NAME).read_text(encoding="utf-8"))
+        return {str(entry) for entry in data["files"]}
+    except (OSError, ValueError, KeyError, TypeError):
+        return set()
+
+
+def _is_listed(relative: str, entries: set[str]) -> bool:
+    return relative in entries or any(entry.endswith("/") and relative.startswith(entry) for entry in entries)
+
+
+def foreign_files(directory: Path, also_ours: Iterable[str] = ()) -> list[str]:
+    """Up to ``SHOWN_FOREIGN`` files in ``directory`` (at any depth) that neither its manifest nor ``also_ours``
+    lists, relative to it; a symlink counts as a file. None in a directory that does not exist or is no directory."""
+    if not directory.is_dir():
+        return []
+    entries = listed(directory) | set(also_ours) | {MANIFEST_NAME}
+    found: list[str] = []
+    pending = [""]
+    while pending and len(found) < SHOWN_FOREIGN:
+        prefix = pending.pop()
+        try:
+            with os.scandir(directory / prefix) as scan:
+                names = sorted((entry.name, entry.is_dir(follow_symlinks=False)) for entry in scan)
+        except OSError:  # unreadable: what it holds cannot be known to be ours
+            found.append(prefix or ".")
+            continue
+        for name, is_directory in names:
+            relative = prefix + name
+            if is_directory:
+                pending.append(relative + "/")
+            elif not _is_listed(relative, entries):
+                found.append(relative)
+    return found[:SHOWN_FOREIGN]
+
+
+def refuse_foreign_files(directory: Path, source: str, also_ours: Iterable[str] = ()) -> None:
+    """A usage error when ``directory`` holds files the plugin did not write (before any load test runs)."""
+    foreign = foreign_files(directory, also_ours)
+    if not foreign:
+        return
+    shown = ", ".join(foreign) + (" and more" if len(foreign) == SHOWN_FOREIGN else "")
+    earlier = (
+        ""
+        if (directory / MANIFEST_NAME).is_file()
+        else f" (it has no {MANIFEST_NAME}: if an earlier version of pytest-loadtest wrote it, remove it once)"
+    )
+    raise LoadTestUsageError(
+        f"the report directory {directory} ({source}) holds files pytest-loadtest did not write: {shown}; it "
+        f"writes only into a new or empty directory or one whose files it listed in its {MANIFEST_NAME}, so that it "
+        f"never overwrites yours: choose another directory or move those files away{earlier}"
+    )
+
+
+def manifest_text(directory: Path, written: Iterable[str]) -> str:
+    """The manifest after this session: what it wrote, and what earlier sessions wrote that is still there."""
+    kept = {entry for entry in listed(directory) if (directory / entry).exists()}
+    document = {"written_by": "pytest-loadtest", "files": sorted(kept | set(written))}
+    return json.dumps(document, indent=2) + "\n"
