@@ -12,9 +12,11 @@ PYTEST_ARGS ?=
 # The tests start about a hundred Python processes (pytest sessions, engines, workers): let them cache bytecode and
 # pytest's rewritten asserts even where the environment says not to (about 0.2 s per session).
 unexport PYTHONDONTWRITEBYTECODE
-# Two xdist workers on two cores. worksteal, not load: conftest.py puts the slow tests first, and load would hand
-# them all to one worker in its first chunk (141 s against 113 s); an idle worker steals half of a busy one's queue.
-TEST_WORKERS ?= 2
+# Three xdist workers on two cores: most session tests wait on a 1-2 s load run or a child process, so a third
+# worker fills the cores (971 tests: 141 s with -n 3, 193 s with -n 2, the same tree and machine). worksteal, not
+# load: conftest.py puts the slow tests first, and load would hand them all to one worker in its first chunk; an
+# idle worker steals half of a busy one's queue.
+TEST_WORKERS ?= 3
 TEST_DIST ?= worksteal
 
 .PHONY: install system-packages test test-fast load-test clean
