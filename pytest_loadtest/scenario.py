@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pytest_loadtest.engine.protocol import (
+    AbortSpec,
     BodySpec,
     DistributionSpec,
     ModuleSpec,
@@ -18,7 +19,9 @@ from pytest_loadtest.engine.protocol import (
     UserClassSpec,
 )
 from pytest_loadtest.measure.evidence import DEFAULT_MIN_SAMPLES
+from pytest_loadtest.measure.names import DEFAULT_MAX_ENTRIES
 from pytest_loadtest.measure.thresholds import Threshold
+from pytest_loadtest.measure.windows import abortable
 from pytest_loadtest.settings.distribution import Distribution
 
 DEFAULT_STOP_TIMEOUT = 5.0
@@ -76,6 +79,12 @@ class Scenario:
     duration: float
     host: str | None
     thresholds: tuple[Threshold, ...] = ()
+    warnings: tuple[Threshold, ...] = ()
+    """The marker's ``warn=`` conditions: judged like thresholds, a breach warns (WARN) instead of failing."""
+    strict: bool = False
+    """Warnings fail like thresholds (``--load-strict``)."""
+    threshold_cases: bool = False
+    """Each threshold also reported as an outcome of its own (``--load-threshold-cases``, see plugin/outcomes.py)."""
     warmup: float = 0.0
     stop_timeout: float = DEFAULT_STOP_TIMEOUT
     allowed_hosts: tuple[str, ...] = ()
@@ -86,6 +95,8 @@ class Scenario:
     """Samples a threshold needs beyond its percentile; fewer make it INCONCLUSIVE (see evidence.py)."""
     allow_saturation: bool = False
     """Accept the figures of a CPU-bound generator instead of failing the test (see saturation.py)."""
+    max_entries: int = DEFAULT_MAX_ENTRIES
+    """Distinct request names allowed; more fail the test (see measure/names.py)."""
     rate: float | None = None
     """Iterations started per second (the open model, see rate.py and arrival.py); None: the closed model."""
     test_module: ModuleRef | None = None
@@ -104,6 +115,21 @@ class Scenario:
     """Where the engine writes Locust's own HTML and CSV reports of the run; None: nowhere."""
     stages: tuple[StageSpec, ...] = ()
     """A profile's stages, which drive the user count (see settings/profiles.py); empty: a flat run."""
+    abort_on_fail: bool = False
+    """Stop the run as soon as a threshold can no longer pass (see measure/windows.py)."""
+    abort_after: float = 0.0
+    """Seconds into the measured window before a failing threshold may stop the run."""
+
+    def abort_spec(self) -> AbortSpec | None:
+        """What the engine needs to stop the run early; None when no threshold stops it."""
+        thresholds = abortable(self.thresholds, self.abort_on_fail)
+        if not thresholds:
+            return None
+        return AbortSpec(
+            thresholds=[threshold.to_dict() for threshold in thresholds],
+            after=self.abort_after,
+            min_samples=self.min_samples,
+        )
 
     def to_spec(self) -> ScenarioSpec:
         """The JSON-safe description sent to the engine process (see engine/protocol.py)."""
@@ -127,6 +153,7 @@ class Scenario:
             values=dict(self.values),
             report_dir=self.report_dir,
             stages=list(self.stages),
+            abort=self.abort_spec(),
         )
 
 

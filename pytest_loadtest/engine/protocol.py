@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import MISSING, dataclass, fields
+from dataclasses import MISSING, dataclass, field, fields
 from typing import Any, TypedDict, get_type_hints
 
 from pytest_loadtest.errors import EngineError
@@ -85,6 +85,16 @@ class StageSpec(TypedDict):
     duration: float
 
 
+class AbortSpec(TypedDict):
+    """When the engine stops a run early: the thresholds whose failure stops it, judged as ``measure/`` judges."""
+
+    thresholds: list[dict[str, Any]]
+    """``Threshold.to_dict()`` of each (see ``measure/windows.py``, ``abortable``)."""
+    after: float
+    """Seconds into the measured window before any is judged (a grace period)."""
+    min_samples: float
+
+
 class ScenarioSpec(TypedDict):
     """What ``Scenario.to_spec()`` says: the scenario, JSON-safe."""
 
@@ -107,6 +117,8 @@ class ScenarioSpec(TypedDict):
     values: dict[str, Any]
     report_dir: str | None
     stages: list[StageSpec]
+    abort: AbortSpec | None
+    """None when no threshold stops the run early."""
 
 
 class Spec(ScenarioSpec):
@@ -196,9 +208,11 @@ class UsersStarted:
 
 @dataclass(frozen=True)
 class RunResult:
-    """The run's figures, shaped as ``LoadResult.to_dict()``."""
+    """The run's figures, shaped as ``LoadResult.to_dict()``, and the values the engine learned are secret (cookies
+    the target set, ``is_secret`` options), for the pytest side's redaction."""
 
     result: dict[str, Any]
+    secrets: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -224,6 +238,14 @@ class ExitCalled:
 
     argument: str
     where: str
+
+
+@dataclass(frozen=True)
+class SecretsLearned:
+    """Values the engine knows are secret before its users start (``is_secret`` options): the pytest side redacts
+    them in what the engine writes from then on."""
+
+    values: list[str]
 
 
 @dataclass(frozen=True)
@@ -258,6 +280,7 @@ Message = (
     | EngineExited
     | ExitCalled
     | ModulesShadowed
+    | SecretsLearned
     | WorkerConnected
     | WorkerDone
 )
@@ -272,6 +295,7 @@ _KINDS: dict[str, type[Message]] = {
     "exit": EngineExited,
     "sys_exit": ExitCalled,
     "shadowed": ModulesShadowed,
+    "secrets": SecretsLearned,
     "connected": WorkerConnected,
     "done": WorkerDone,
 }
@@ -281,6 +305,7 @@ _JSON_TYPES: dict[object, tuple[type, ...]] = {
     float: (int, float),
     str: (str,),
     dict[str, Any]: (dict,),
+    list[str]: (list,),
 }
 """What JSON value each field type of a message is read from."""
 
@@ -307,7 +332,9 @@ def _fits(kind: type[Message], data: dict[str, Any]) -> bool:
     """Whether ``data`` has every field ``kind`` requires, no other, each of its type."""
     hints = get_type_hints(kind)
     names = {field.name for field in fields(kind)}
-    required = {field.name for field in fields(kind) if field.default is MISSING}
+    required = {
+        each.name for each in fields(kind) if each.default is MISSING and each.default_factory is MISSING
+    }
     return required <= data.keys() <= names and all(
         isinstance(data[name], _JSON_TYPES[hints[name]]) and not isinstance(data[name], bool) for name in data
     )

@@ -34,6 +34,7 @@ from pytest_loadtest.engine.processes import (
 )
 from pytest_loadtest.errors import EngineError, ForkServerWarning, LeftoverProcessWarning, ScenarioInterrupted
 from pytest_loadtest.measure.result import TOTAL_NAME, EntryStats, LoadResult, ProgressPoint
+from pytest_loadtest.reports.redaction import Redactor, learn
 from pytest_loadtest.scenario import Scenario
 from pytest_loadtest.settings.distribution import allowances
 
@@ -140,11 +141,14 @@ def _end_leftovers(test_id: str, token: str, group: int | None) -> None:
     ended = [leftover for leftover in end_leftovers(token, group) if not leftover.own]
     if ended:
         shown = "\n".join(f"  {leftover.describe()}" for leftover in ended)
+        message = (
+            f"{test_id}: user code left {len(ended)} process(es) running after the load scenario; they were "
+            f"ended (SIGKILL):\n{shown}"
+        )
         warnings.warn(
             LeftoverProcessWarning(
-                f"{test_id}: user code left {len(ended)} process(es) running after the load scenario; they were "
-                f"ended (SIGKILL):\n{shown}"
-            ),
+                Redactor.from_environ(os.environ).text(message)
+            ),  # command lines hold secrets
             stacklevel=4,
         )
 
@@ -258,6 +262,7 @@ class _MessageReader:
                 elif isinstance(message, protocol.ExitCalled):
                     self.exit_call = message
                 elif isinstance(message, protocol.RunResult):
+                    learn(message.secrets)  # what the engine learned is secret (cookies, is_secret options)
                     return LoadResult.from_dict(message.result)
                 elif isinstance(message, protocol.EngineFailed):
                     raise EngineError(f"{message.message}\n{message.traceback}".rstrip())
@@ -270,15 +275,24 @@ class _MessageReader:
     def _messages(self, deadline: float) -> Iterator[protocol.Message]:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            raise EngineError(f"the engine process did not finish in time{self._stderr_tail()}")
+            # killed at its deadline (by the reap): its last progress report is kept as for an engine that died
+            raise _EngineLost(
+                f"the engine process did not finish in time{self._stderr_tail()}",
+                "the engine process did not finish in time and was killed",
+            )
         channel, output = self.engine.fileno(), self.output.fileno()
         ready = select.select(
             [channel] if self.output.ended else [channel, output], [], [], min(remaining, 0.5)
         )[0]
+        messages = self._read_channel() if channel in ready else []
+        for message in messages:  # before the output that came with them is written out redacted
+            if isinstance(message, protocol.SecretsLearned):
+                learn(message.values)
         if output in ready:
             self.output.read()
-        if channel not in ready:
-            return
+        yield from messages
+
+    def _read_channel(self) -> list[protocol.Message]:
         try:
             chunk = os.read(self.engine.fileno(), 65536)
         except ConnectionResetError:  # the fork server died holding the engine's channel, before it forked
@@ -287,13 +301,10 @@ class _MessageReader:
             raise self._lost(self.engine.lost(), self.engine.output_tail())
         self.buffer += chunk
         *lines, self.buffer = self.buffer.split(b"\n")
-        for line in lines:
-            if line.strip():
-                try:
-                    message = protocol.decode(line)
-                except EngineError as exc:
-                    raise EngineError(f"{exc}{self._stderr_tail()}") from None
-                yield message
+        try:
+            return [protocol.decode(line) for line in lines if line.strip()]
+        except EngineError as exc:
+            raise EngineError(f"{exc}{self._stderr_tail()}") from None
 
     def _lost(self, ended: str, server_tail: str = "") -> _EngineLost:
         """``ended``: how the engine ended ("the engine process exited with code 3"); user code's ``sys.exit`` added."""

@@ -10,6 +10,13 @@ the time Locust takes to start every user at ``spawn_rate`` (``users / spawn_rat
 starts at once), so its users never all ran together. Counts (``requests``, ``failures``) and ``fail_ratio`` are
 always judged. ``min_samples = 0`` turns both rules off.
 
+A figure the missing evidence could only push one way is judged all the same when it already decides the threshold
+in that direction: more users only raise ``rps``, more samples only raise ``max`` (``p100``) and only lower ``min``.
+So ``rps >= 10/s`` met while the ramp-up was unfinished passes, ``rps < 100/s`` breached fails, ``max < 1s``
+breached on thin samples fails and ``min < 5ms`` met passes; the other direction stays inconclusive. A percentile or
+an average may move either way with more samples: a thin one stays inconclusive whatever its value. Latency is not
+held to the ramp-up: a latency limit breached by fewer users than planned fails.
+
 A run with no completed request at all measured nothing, thresholds or not: that fails the test on its own.
 """
 
@@ -37,6 +44,22 @@ def samples_needed(metric: str, min_samples: float) -> int:
     return math.ceil(round(min_samples / tail, 6))  # round: 1 / (1 - 0.99) is 99.99999999999991
 
 
+_GROWS_WITH_EVIDENCE = {"rps": True, "max": True, "p100": True, "min": False}
+"""Figures that more users (rps) or more samples move only one way: True when they can only rise, False fall."""
+
+
+def decided_anyway(threshold: Threshold, entry: EntryStats) -> bool:
+    """Whether ``entry``'s figure decides ``threshold`` even on missing evidence: it holds a lower bound on a figure
+    that can only rise (or an upper bound on one that can only fall), or breaches the opposite bound."""
+    grows = _GROWS_WITH_EVIDENCE.get(threshold.metric)
+    if grows is None:
+        return False
+    figures = {"rps": entry.rps, "max": entry.max, "p100": entry.percentile(1.0), "min": entry.min}
+    value = figures[threshold.metric]
+    lower_bound = threshold.op in (">", ">=")
+    return threshold.holds_for(value) == (lower_bound == grows)
+
+
 def ramp_up_seconds(users: int, spawn_rate: float) -> float:
     """Seconds until every user runs: none when all start at once, else ``users / spawn_rate``."""
     return 0.0 if spawn_rate >= users else users / spawn_rate
@@ -54,7 +77,7 @@ class EvidenceRule:
 
     def shortfall(self, threshold: Threshold, entry: EntryStats, elapsed: float) -> str | None:
         """Why ``entry`` is too thin to judge ``threshold`` on (for the verdict table), or None when it is not."""
-        if self.min_samples <= 0:
+        if self.min_samples <= 0 or decided_anyway(threshold, entry):
             return None
         if threshold.metric == "rps":
             run = self.warmup + elapsed

@@ -15,12 +15,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from pytest_loadtest.guard import refusal_message
+from pytest_loadtest.measure.diagnosis import diagnosis
 from pytest_loadtest.measure.evidence import EvidenceRule, nothing_measured_message, ramp_up_seconds
+from pytest_loadtest.measure.names import too_many_names_message
 from pytest_loadtest.measure.result import LoadResult
 from pytest_loadtest.measure.saturation import saturation_message
 from pytest_loadtest.measure.stages import StageVerdict, describe, judge_stages
 from pytest_loadtest.measure.thresholds import evaluate, failed_requests_note, failure_headline, render_table
-from pytest_loadtest.measure.verdicts import Threshold
+from pytest_loadtest.measure.verdicts import Status, Threshold, Verdict
+from pytest_loadtest.measure.windows import stopped_early
 from pytest_loadtest.scenario import Scenario
 
 
@@ -89,9 +92,19 @@ def evidence_rule(scenario: Scenario) -> EvidenceRule:
     return EvidenceRule(scenario.min_samples, ramp_up, scenario.warmup)
 
 
+def warning_verdicts(scenario: Scenario, result: LoadResult) -> tuple[Verdict, ...]:
+    """The marker's ``warn=`` conditions judged: one that does not hold (failed, no data, inconclusive) is WARN,
+    which fails nothing; with ``strict`` it keeps its status and fails the test as a threshold does."""
+    verdicts = evaluate(scenario.warnings, result, evidence_rule(scenario))
+    if scenario.strict:
+        return verdicts
+    return tuple(verdict if verdict.passed else replace(verdict, status=Status.WARN) for verdict in verdicts)
+
+
 def judge(scenario: Scenario, result: LoadResult) -> Judgement:
     """Judge a scenario's result as the plugin does: its thresholds evaluated, then every gate in order."""
     verdicts = evaluate(judged_thresholds(scenario, result), result, evidence_rule(scenario))
+    verdicts += warning_verdicts(scenario, result)
     stages = tuple(judge_stages(scenario.thresholds, result, scenario.min_samples))
     case = Case(scenario, replace(result, thresholds=verdicts), stages)
     for gate in GATES:
@@ -201,12 +214,24 @@ def _saturated(case: Case) -> str | None:
     return saturated + silent + table + case.stages_text()
 
 
+def _aborted(case: Case) -> str | None:
+    result = case.result
+    if result.aborted is None:
+        return None
+    verdicts = result.thresholds
+    return (
+        f"{case.test_id}: {stopped_early(result.elapsed, case.scenario.duration, result.aborted)}\n"
+        f"{failure_headline(verdicts)}\n{render_table(verdicts)}{case.stages_text()}"
+    )
+
+
 def _thresholds(case: Case) -> str | None:
     verdicts = case.result.thresholds
     if all(verdict.passed for verdict in verdicts):
         return None
     note = failed_requests_note(verdicts, case.result)
-    message = f"{case.test_id}: {failure_headline(verdicts)}\n{render_table(verdicts)}{case.stages_text()}"
+    diagnosed = "".join(f"{line}\n" for line in diagnosis(verdicts, case.result, errors=note is None))
+    message = f"{case.test_id}: {failure_headline(verdicts)}\n{diagnosed}{render_table(verdicts)}{case.stages_text()}"
     return f"{message}\n{note}" if note else message
 
 
@@ -229,7 +254,7 @@ GATES: tuple[Gate, ...] = (
     ),
     Gate(
         "host guard",
-        "the host guard refused requests (a redirect or an absolute URL to a host that is not allowed)",
+        "the host guard refused requests (a redirect, an absolute URL or a proxy to a host that is not allowed)",
         lambda case: refusal_message(case.test_id, case.result.errors),
     ),
     Gate(
@@ -258,6 +283,17 @@ GATES: tuple[Gate, ...] = (
         "no request completed",
         "not one request completed, so nothing was measured",
         lambda case: nothing_measured_message(case.test_id, case.result),
+    ),
+    Gate(
+        "too many request names",
+        "more distinct request names than `max_entries` (an id in the URL?): the message shows the most frequent "
+        "name shapes and the `name=` that groups them",
+        lambda case: too_many_names_message(case.test_id, case.result.entries, case.scenario.max_entries),
+    ),
+    Gate(
+        "aborted",
+        "a threshold failed while the run went and stopped it early (`abort` conditions, `abort_on_fail`)",
+        _aborted,
     ),
     Gate("thresholds", "a threshold failed, had no data or was inconclusive", _thresholds),
 )

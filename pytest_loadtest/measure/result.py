@@ -230,6 +230,99 @@ class ProgressPoint:
 
 
 @dataclass(frozen=True)
+class Tick:
+    """What one entry (or the total) measured in one tick of the timeline: about a second of the measured window."""
+
+    requests: int
+    failures: int
+    response_time: float
+    """The sum of the tick's response times (ms)."""
+    histogram: Mapping[float, int] = field(default_factory=dict)
+    """The tick's response times, in Locust's buckets (the difference of its histograms at either end)."""
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """The measured window second by second, for the total and each entry: what sustained thresholds judge.
+
+    ``ends[i]`` is when tick ``i`` ended, in seconds since the measured window began (tick 0 began at ``begins``, 0
+    unless the timeline is the tail of a longer one); ``entries``
+    maps an entry's name (``TOTAL_NAME`` for the total) to its ticks by index, leaving out those without a request.
+    JSON: ``{"ends": [...], "entries": {name: [[index, requests, failures, response_time, [[rt, count], ...]]]}}``.
+    """
+
+    ends: tuple[float, ...] = ()
+    entries: Mapping[str, Mapping[int, Tick]] = field(default_factory=dict)
+    begins: float = 0.0
+
+    def start_of(self, index: int) -> float:
+        return self.ends[index - 1] if index > 0 else self.begins
+
+    def tail(self, ticks: int) -> Timeline:
+        """The last ``ticks`` ticks of the timeline, as a timeline of their own."""
+        first = max(0, len(self.ends) - ticks)
+        entries = {
+            name: {index - first: tick for index, tick in by_index.items() if index >= first}
+            for name, by_index in self.entries.items()
+        }
+        return Timeline(self.ends[first:], entries, self.start_of(first) if self.ends else self.begins)
+
+    def ticks(self, key: str) -> list[Tick]:
+        """Every tick of the entry a key names (as ``LoadResult.find_entry``: "METHOD name" exactly, else every
+        method of that request name, merged); an empty tick where it had no request."""
+        if key in self.entries:
+            named = [self.entries[key]]
+        else:
+            named = [ticks for name, ticks in self.entries.items() if name.split(" ", 1)[-1] == key]
+        return [
+            merge_ticks(ticks[index] for ticks in named if index in ticks) for index in range(len(self.ends))
+        ]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "begins": self.begins,
+            "ends": list(self.ends),
+            "entries": {
+                name: [
+                    [index, tick.requests, tick.failures, tick.response_time, sorted(tick.histogram.items())]
+                    for index, tick in sorted(ticks.items())
+                ]
+                for name, ticks in self.entries.items()
+            },
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Timeline:
+        return cls(
+            tuple(float(end) for end in data.get("ends", ())),
+            {
+                name: {
+                    int(index): Tick(
+                        int(requests), int(failures), float(rt), {float(b): int(c) for b, c in histogram}
+                    )
+                    for index, requests, failures, rt, histogram in rows
+                }
+                for name, rows in data.get("entries", {}).items()
+            },
+            float(data.get("begins", 0.0)),
+        )
+
+
+def merge_ticks(ticks: Iterable[Tick]) -> Tick:
+    """One tick counting the requests of several (several entries', or several seconds')."""
+    items = list(ticks)
+    histogram: Counter[float] = Counter()
+    for tick in items:
+        histogram.update(tick.histogram)
+    return Tick(
+        sum(tick.requests for tick in items),
+        sum(tick.failures for tick in items),
+        sum(tick.response_time for tick in items),
+        dict(histogram),
+    )
+
+
+@dataclass(frozen=True)
 class WorkerShare:
     """What one Locust worker contributed to a distributed run."""
 
@@ -319,6 +412,15 @@ class LoadResult:
     """True once ``judge`` has run the gates on this result (see gates.py)."""
     failed_gate: str | None = None
     """The name of the first gate that failed the load test; None when it passed (or is not judged)."""
+    timeline: Timeline = field(default_factory=Timeline)
+    """The measured window second by second (see ``Timeline``): what sustained thresholds are judged on."""
+    aborted: str | None = None
+    """Why the engine stopped the run early on a failing threshold (see windows.py); None when it did not."""
+
+    @property
+    def users_reached(self) -> int | None:
+        """The most users running at one time, from the run's history; None without a history."""
+        return max((point.users for point in self.history), default=None)
 
     @property
     def saturated(self) -> bool:
@@ -328,7 +430,13 @@ class LoadResult:
     @property
     def partial(self) -> bool:
         """True when the scenario did not run its full course (interrupted or stopped early)."""
-        return self.interrupted or self.unreachable or bool(self.lost_workers) or self.engine_lost is not None
+        return (
+            self.interrupted
+            or self.unreachable
+            or bool(self.lost_workers)
+            or self.engine_lost is not None
+            or self.aborted is not None
+        )
 
     @property
     def passed(self) -> bool:
@@ -375,6 +483,8 @@ class LoadResult:
             "process_exit_code": self.process_exit_code,
             "exit_code_on_error": self.exit_code_on_error,
             "listener_errors": list(self.listener_errors),
+            "timeline": self.timeline.to_dict(),
+            "aborted": self.aborted,
         }
 
     @classmethod
@@ -406,4 +516,11 @@ class LoadResult:
             process_exit_code=data.get("process_exit_code"),
             exit_code_on_error=int(data.get("exit_code_on_error", 1)),
             listener_errors=tuple(str(error) for error in data.get("listener_errors", ())),
+            timeline=Timeline.from_dict(data.get("timeline") or {}),
+            aborted=data.get("aborted"),
         )
+
+
+def users_shown(target: int, reached: int | None) -> str:
+    """The users a report shows: the target, or ``reached/target`` (``170/500``) when the run peaked below it."""
+    return f"{reached}/{target}" if reached is not None and reached < target else str(target)

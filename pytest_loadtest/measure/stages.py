@@ -28,8 +28,11 @@ class StageVerdict:
 def judge_stages(
     thresholds: tuple[Threshold, ...], result: LoadResult, min_samples: float
 ) -> list[StageVerdict]:
-    """Every stage's verdicts on the total-scoped thresholds (rates and percentiles of that stage alone)."""
-    totals = tuple(t for t in thresholds if t.scope is None and t.metric not in RUN_METRICS)
+    """Every stage's verdicts on the total-scoped whole-run thresholds (rates and percentiles of that stage alone;
+    a sustained threshold is judged over the run's windows, not per stage)."""
+    totals = tuple(
+        t for t in thresholds if t.scope is None and t.metric not in RUN_METRICS and t.window is None
+    )
     judged = []
     for stage in result.stages:
         window = stage.end - stage.start

@@ -4,6 +4,10 @@ A condition is an operator (``<``, ``<=``, ``>``, ``>=``) then a number with an 
 latency metrics, ``%`` for ``fail_ratio``. A bare number is an upper bound for latency, ``fail_ratio``, ``failures``
 and ``dropped_iterations``, a lower bound for ``rps`` and ``requests``. ``dropped_iterations`` (the open model's
 iterations dropped for want of a free user) belongs to the whole run, so it is a top-level threshold only.
+
+Two suffixes follow the condition, in this order: ``over <window>`` (``"<500ms over 10s"``: a sustained condition,
+judged on every sliding window of that many whole seconds, see ``windows.py``; latency metrics, ``fail_ratio`` and
+``rps``) and ``abort`` (``"<5% abort"``: the run stops as soon as the condition fails, see ``windows.py``).
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from collections.abc import Callable, Iterable, Mapping
 
 from pytest_loadtest.errors import LoadTestUsageError, shown
 from pytest_loadtest.measure.evidence import EvidenceRule
-from pytest_loadtest.measure.result import EntryStats, LoadResult
+from pytest_loadtest.measure.result import TOTAL_NAME, EntryStats, LoadResult
 from pytest_loadtest.measure.verdicts import Kind, Status, percentile_fraction
 
 # The types live in verdicts.py; these names are re-exported for the modules that import them with the grammar.
@@ -22,11 +26,19 @@ from pytest_loadtest.measure.verdicts import Threshold as Threshold
 from pytest_loadtest.measure.verdicts import Verdict as Verdict
 from pytest_loadtest.measure.verdicts import format_value as format_value
 from pytest_loadtest.measure.verdicts import metric_kind as metric_kind
+from pytest_loadtest.measure.windows import judge_sustained
 from pytest_loadtest.reports.table import Column, format_table
 
 _CONDITION = re.compile(
     r"^\s*(?P<op><=|>=|<|>)?\s*(?P<number>[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(?P<unit>[a-z%/]*)\s*$"
 )
+_SUFFIXES = re.compile(
+    r"^(?P<condition>.*?)(?:\s+over\s+(?P<window>\S+))?(?:\s+(?P<abort>abort))?\s*$", re.DOTALL
+)
+_WINDOW = re.compile(r"^(?P<number>\d+(?:\.\d+)?)(?P<unit>s|m|h)$")
+_WINDOW_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0}
+WINDOW_KINDS = frozenset({Kind.LATENCY, Kind.RATIO, Kind.RATE})
+"""Metrics a sustained condition may judge per window: counts grow with the window, so they have none."""
 RUN_METRICS = frozenset({"dropped_iterations"})
 """Metrics of the whole run, not of a request entry: top-level thresholds only."""
 _LOWER_BOUND_BY_DEFAULT = frozenset({"rps", "requests"})
@@ -131,11 +143,15 @@ def parse_condition(metric: str, condition: object, where: str, scope: str | Non
     if isinstance(condition, int) and condition.bit_length() > 1024:
         raise LoadTestUsageError(f"{where}: threshold {key}: limit {shown(condition)} is too large")
     text = str(condition)
-    match = _CONDITION.match(text)
+    suffixes = _SUFFIXES.match(text)
+    assert suffixes is not None  # every text matches: both suffixes are optional
+    window = _parse_window(suffixes["window"], metric, kind, key, text, where)
+    match = _CONDITION.match(suffixes["condition"])
     if match is None:
         raise LoadTestUsageError(
             f"{where}: threshold {key}: cannot parse condition {shown(text)}; "
-            "expected an operator (<, <=, >, >=) then a number with an optional unit, e.g. '<200ms', '>=50', '<1%'"
+            "expected an operator (<, <=, >, >=) then a number with an optional unit, e.g. '<200ms', '>=50', '<1%', "
+            "then optionally 'over 10s' (a sustained condition) and 'abort' (stop the run when it fails)"
         )
     unit = match["unit"]
     units = _UNITS[kind]
@@ -154,7 +170,34 @@ def parse_condition(metric: str, condition: object, where: str, scope: str | Non
             f"or a percentage from 0% to 100%{hint}"
         )
     op = match["op"] or (">=" if metric in _LOWER_BOUND_BY_DEFAULT else "<=")
-    return Threshold(metric=metric, op=op, limit=limit, condition=text.strip(), scope=scope)
+    abort = suffixes["abort"] is not None
+    if abort and window is None and kind is Kind.COUNT and op in (">", ">="):
+        raise LoadTestUsageError(
+            f"{where}: threshold {key}: {text!r} cannot abort: a lower bound on a count is only decided when the "
+            "run ends"
+        )
+    return Threshold(metric, op, limit, text.strip(), scope, window=window, abort=abort)
+
+
+def _parse_window(
+    window: str | None, metric: str, kind: Kind, key: str, text: str, where: str
+) -> float | None:
+    """The seconds of an ``over <window>`` suffix: whole seconds, at least 1; None without one."""
+    if window is None:
+        return None
+    if kind not in WINDOW_KINDS:
+        raise LoadTestUsageError(
+            f"{where}: threshold {key}: {metric} in {text!r} cannot be sustained over a window (a count grows "
+            "with it): windows judge latency metrics, fail_ratio and rps"
+        )
+    match = _WINDOW.match(window)
+    seconds = float(match["number"]) * _WINDOW_UNITS[match["unit"]] if match else 0.0
+    if seconds < 1 or not seconds.is_integer():
+        raise LoadTestUsageError(
+            f"{where}: threshold {key}: window {window!r} in {text!r} must be a whole number of seconds, at least "
+            "1, such as 'over 10s' or 'over 1m'"
+        )
+    return seconds
 
 
 def measure(entry: EntryStats, metric: str) -> float:
@@ -187,6 +230,11 @@ def evaluate(
         entry = result.total if threshold.scope is None else result.find_entry(threshold.scope)
         if entry is None or (entry.num_requests == 0 and threshold.kind is not Kind.COUNT):
             verdicts.append(Verdict(threshold, None, Status.NO_DATA))
+            continue
+        if threshold.window is not None:
+            key = threshold.scope or TOTAL_NAME
+            rule = evidence or EvidenceRule(min_samples=0)
+            verdicts.append(judge_sustained(threshold, result.timeline, key, rule, measure))
             continue
         value, samples = measure(entry, threshold.metric), sum(entry.histogram.values())
         shortfall = evidence.shortfall(threshold, entry, result.elapsed) if evidence else None

@@ -81,6 +81,12 @@ class Threshold:
     scope: str | None = None
     implicit: bool = False
     """The failure tolerance a test gets when its thresholds state none (see ``with_failure_tolerance``)."""
+    window: float | None = None
+    """Seconds of the sliding windows a sustained condition (``"<500ms over 10s"``) holds in; None: the whole run."""
+    abort: bool = False
+    """The condition's ``abort`` suffix: the run stops as soon as it fails (see measure/windows.py)."""
+    warning: bool = False
+    """A condition of the marker's ``warn=``: breached, it warns (WARN) instead of failing, unless strict."""
 
     @property
     def kind(self) -> Kind:
@@ -96,7 +102,10 @@ class Threshold:
         return _OPERATORS[self.op](value, self.limit)
 
     def describe_limit(self) -> str:
-        return f"{self.op} {format_value(self.kind, self.limit)}"
+        limit = f"{self.op} {format_value(self.kind, self.limit)}"
+        if self.window is not None:
+            limit = f"{limit} over {self.window:g}s"
+        return f"{limit} (warning)" if self.warning else limit
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -106,6 +115,9 @@ class Threshold:
             "condition": self.condition,
             "scope": self.scope,
             "implicit": self.implicit,
+            "window": self.window,
+            "abort": self.abort,
+            "warning": self.warning,
         }
 
     @classmethod
@@ -117,6 +129,9 @@ class Threshold:
             str(data["condition"]),
             data["scope"],
             bool(data.get("implicit", False)),
+            None if data.get("window") is None else float(data["window"]),
+            bool(data.get("abort", False)),
+            warning=bool(data.get("warning", False)),
         )
 
 
@@ -126,6 +141,8 @@ class Status(str, Enum):
     NO_DATA = "no data"
     INCONCLUSIVE = "inconclusive"
     """Measured on too few samples to mean anything (see evidence.py); fails the test like FAIL."""
+    WARN = "warn"
+    """A warning (``warn=``) that did not hold: reported, but the test does not fail on it (unless strict)."""
 
 
 @dataclass(frozen=True)
@@ -138,11 +155,12 @@ class Verdict:
     samples: int | None = None
     """Response times behind the measured value."""
     note: str = ""
-    """Why the verdict is INCONCLUSIVE, e.g. "30 of 100 samples"."""
+    """Why the verdict is INCONCLUSIVE, e.g. "30 of 100 samples"; for a sustained threshold, its worst window."""
 
     @property
     def passed(self) -> bool:
-        return self.status is Status.PASS
+        """Whether the test may pass on this verdict: a PASS, or a WARN (a breached warning fails nothing)."""
+        return self.status in (Status.PASS, Status.WARN)
 
     def describe_measured(self) -> str:
         shown = "-" if self.measured is None else format_value(self.threshold.kind, self.measured)

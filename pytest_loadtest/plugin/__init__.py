@@ -31,8 +31,9 @@ from pytest_loadtest.plugin.options import (
     fork_server,
     refuse_bad_settings,
 )
+from pytest_loadtest.plugin.outcomes import ThresholdOutcomes
 from pytest_loadtest.plugin.reports import register_reports
-from pytest_loadtest.plugin.run import run_load_test
+from pytest_loadtest.plugin.run import LoadThresholdWarning, run_load_test
 from pytest_loadtest.plugin.stash import (
     forkserver_key,
     options_key,
@@ -44,7 +45,7 @@ from pytest_loadtest.plugin.stash import (
 from pytest_loadtest.plugin.summary import LoadSummary
 from pytest_loadtest.settings.envfile import load_env_file
 
-__all__ = ["LoadShapeWarning"]
+__all__ = ["LoadShapeWarning", "LoadThresholdWarning"]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -63,6 +64,8 @@ def pytest_configure(config: pytest.Config) -> None:
     refuse_bad_settings(config)
     config.stash[options_key] = command_line_options(config)
     config.pluginmanager.register(LoadSummary(), "loadtest-summary")
+    if not hasattr(config, "workerinput"):
+        config.pluginmanager.register(ThresholdOutcomes(config), "loadtest-threshold-outcomes")
     config.stash[reports_key] = register_reports(config, scenario_key, result_key)
     config.stash[forkserver_key] = fork_server()  # it starts at the first scenario
 

@@ -26,12 +26,13 @@ from pytest_loadtest.plugin.stash import (
     scenario_key,
     values_key,
 )
-from pytest_loadtest.reports.redaction import Redactor, learn, secret_option_values
+from pytest_loadtest.reports.redaction import Redactor
 from pytest_loadtest.scenario import ModuleRef, Scenario, UserClassRef
 from pytest_loadtest.settings.profiles import (
     with_stages,
 )
 from pytest_loadtest.settings.resolve import (
+    check_ramp_up,
     resolve_scenario,
     setting_source,
     unused_shape_message,
@@ -61,9 +62,9 @@ def prepare(item: pytest.Item, marker: pytest.Mark) -> None:
             require_host(item.nodeid, scenario.host)
         item.stash[values_key] = _value_names(item, marker, body)
         scenario = with_stages(scenario, item.config.stash[profile_key], command_line(item.config))
+        check_ramp_up(scenario)  # a profile's stages have none: checked once they are in
         scenario = _guarded(item.config, scenario, marker.args, setting_source("host", given))
         item.stash[scenario_key] = item.config.stash[reports_key].prepare(scenario)
-        learn(secret_option_values(scenario.options))  # Locust arguments added with is_secret=True
         _warn_of_an_unused_shape(item, scenario)
     except LoadTestUsageError as exc:
         problem = str(exc)

@@ -165,15 +165,25 @@ def refuse_bad_settings(config: pytest.Config) -> None:
         raise pytest.UsageError(str(exc)) from None
 
 
-def command_line_options(config: pytest.Config) -> dict[str, str | bool]:
-    """``--load-option NAME=VALUE`` or ``--load-option NAME`` for a flag (repeatable), refused once at start-up
-    when malformed."""
-    options: dict[str, str | bool] = {}
+def command_line_options(config: pytest.Config) -> dict[str, str | bool | list[str]]:
+    """``--load-option NAME=VALUE`` or ``--load-option NAME`` for a flag (repeatable: a name given more than once
+    with values gets them all, in order, as a list goes to Locust's parser), refused once at start-up when
+    malformed."""
+    options: dict[str, str | bool | list[str]] = {}
     for given in config.getoption("load_options"):
         name, equals, value = given.partition("=")
-        if not name.strip():
+        name = name.strip()
+        if not name:
             raise pytest.UsageError(
                 f"--load-option {given!r}: expected NAME=VALUE (or NAME for a flag), e.g. --load-option my-argument=x"
             )
-        options[name.strip()] = value if equals else True
+        before = options.get(name)
+        if before is None or (before is True and not equals):
+            options[name] = value if equals else True
+        elif equals and not isinstance(before, bool):
+            options[name] = [*(before if isinstance(before, list) else [before]), value]
+        else:
+            raise pytest.UsageError(
+                f"--load-option {name}: given both as a flag and with a value ({given!r})"
+            )
     return options

@@ -73,8 +73,15 @@ def add_report_options(group: pytest.OptionGroup, parser: pytest.Parser) -> None
         metavar="LIMITS",
         default=None,
         help="fail load tests that regressed against the baseline beyond these relative limits, e.g. p95:10%%,rps:-5%% "
-        "(+N%%: increase allowed up to N%%, -N%%: decrease allowed up to N%%); compares with the latest baseline "
-        "unless --load-compare names one",
+        "(+N%%: increase allowed up to N%%, -N%%: decrease allowed up to N%%), per entry 'GET /health:p95:10%%' or "
+        "for each entry '*:p95:10%%'; compares with the latest baseline unless --load-compare names one",
+    )
+    group.addoption(
+        "--load-compare-any",
+        action="store_true",
+        default=False,
+        help="with --load-compare-fail: fail on regressions against a baseline measured on another machine, with "
+        "other versions, profile, users or duration, or of unknown origin (by default they are shown, not failed)",
     )
 
 
@@ -142,6 +149,8 @@ class LoadReports:
         self.save_force = bool(config.getoption("load_save_force"))
         limits = config.getoption("load_compare_fail")
         self.limits = baselines.parse_limits(limits) if limits else ()
+        self.compare_any = bool(config.getoption("load_compare_any"))
+        self._origin: dict[str, Any] | None = None
         compare = config.getoption("load_compare")
         self.baseline: baselines.Baseline | None = None
         if compare or self.limits:
@@ -160,19 +169,43 @@ class LoadReports:
         return self.staging / scenario_dir_name(test_id)
 
     def regression(self, test_id: str, result: LoadResult) -> str | None:
-        """The failure message when ``result`` regressed beyond the limits against the baseline, else None."""
+        """The failure message when ``result`` regressed beyond the limits against the baseline, else None; None
+        too when the baseline was measured elsewhere or otherwise, unless --load-compare-any."""
         comparisons = self._compare(test_id, result)
         if self.baseline is None or not comparisons:
             return None
-        return (
-            self.redactor.text(baselines.regression_message(test_id, self.baseline, comparisons) or "")
-            or None
-        )
+        message = baselines.regression_message(test_id, self.baseline, comparisons)
+        differences = self._differences(test_id, result)
+        if message is None or (differences and not self.compare_any):
+            return None  # the terminal's comparison says why it did not fail
+        if differences:
+            message += f"\n  compared anyway (--load-compare-any): {'; '.join(differences)}"
+        return self.redactor.text(message)
+
+    def origin(self) -> dict[str, Any]:
+        """Where this session measures (baselines.measurement_origin), with the chosen profile."""
+        if self._origin is None:
+            from pytest_loadtest.plugin.stash import profile_key  # stash.py imports this module
+
+            profile = self.config.stash.get(profile_key, None)
+            self._origin = baselines.measurement_origin(profile.name if profile else None)
+        return self._origin
+
+    def _differences(self, test_id: str, result: LoadResult) -> list[str]:
+        """How the baseline of ``test_id`` was measured otherwise: the session's origin, the test's settings."""
+        assert self.baseline is not None
+        return [
+            *baselines.origin_differences(self.baseline.origin, self.origin()),
+            *baselines.settings_differences(self.baseline.settings.get(test_id, {}), result),
+        ]
 
     def _compare(self, test_id: str, result: LoadResult | None) -> list[baselines.Comparison]:
         if self.baseline is None or result is None or result.partial or test_id not in self.baseline.tests:
             return []
-        return baselines.compare(self.baseline.tests[test_id], result.total, self.limits)
+        return [
+            *baselines.compare(self.baseline.tests[test_id], result.total, self.limits),
+            *baselines.compare_entries(self.baseline.entries.get(test_id, {}), result.entries, self.limits),
+        ]
 
     # --- hooks ----------------------------------------------------------------------------------------------------
 
@@ -207,6 +240,11 @@ class LoadReports:
             record["baseline"] = self.baseline.name
             record["regressions"] = (
                 [comparison.to_dict() for comparison in comparisons] if comparisons else None
+            )
+            record["baseline_differences"] = (
+                baselines.settings_differences(self.baseline.settings.get(item.nodeid, {}), result)
+                if comparisons and result is not None
+                else None
             )
         setattr(report, RECORD_ATTRIBUTE, self.redactor.data(record))  # JSON-safe: crosses from xdist workers
         return report
@@ -282,7 +320,12 @@ class LoadReports:
             return
         try:
             baselines.save_baseline(
-                self.baseline_dir, self.save_name, tests, document["environment"], document["finished"]
+                self.baseline_dir,
+                self.save_name,
+                tests,
+                document["environment"],
+                document["finished"],
+                self.origin(),
             )
         except OSError as exc:
             error = WriteError.of(path, exc)
@@ -304,9 +347,15 @@ class LoadReports:
     @pytest.hookimpl(trylast=True)  # the report paths are the last line, after the load tests' summary table
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.baseline is not None and self.records:
-            rows = [(record["nodeid"], record.get("regressions")) for record in self.records]
+            rows = [
+                (record["nodeid"], record.get("regressions"), record.get("baseline_differences") or [])
+                for record in self.records
+            ]
+            origin = baselines.origin_differences(self.baseline.origin, self.origin())
             terminalreporter.write_sep("-", "load tests against their baseline")
-            terminalreporter.write_line(baselines.render_comparisons(self.baseline, rows))
+            terminalreporter.write_line(
+                baselines.render_comparisons(self.baseline, rows, origin, compare_any=self.compare_any)
+            )
         for note in self.notes:
             terminalreporter.write_line(note)
         for warning in self.warnings:

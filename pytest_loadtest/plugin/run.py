@@ -22,6 +22,7 @@ from pytest_loadtest.errors import EngineError, ScenarioInterrupted
 from pytest_loadtest.measure.gates import Judgement, judge
 from pytest_loadtest.measure.result import LoadResult
 from pytest_loadtest.measure.stages import stage_properties
+from pytest_loadtest.measure.verdicts import Status
 from pytest_loadtest.plugin.item import with_values
 from pytest_loadtest.plugin.stash import (
     forkserver_key,
@@ -33,18 +34,31 @@ from pytest_loadtest.reports.progress import ProgressDisplay
 from pytest_loadtest.scenario import Scenario
 
 
+class LoadThresholdWarning(pytest.PytestWarning):
+    """A warning of a load test's marker (``warn=``) did not hold; ``-W error::pytest_loadtest.plugin.
+    LoadThresholdWarning`` (or ``--load-strict``) fails the test on it."""
+
+
 def run_load_test(item: pytest.Item, scenario: Scenario) -> None:
     """Run the scenario after every fixture of the test is set up; the test body then gets its result."""
     scenario = with_values(item, scenario)
     output = CapturedOutput(sys.stderr)  # this test's captured stderr (the terminal under -s)
     with _ending_with_warnings(output):
         judgement = judge(scenario, _run(item, scenario, output))
-        _record(item, judgement)
+        _record(item, scenario, judgement)
         result = judgement.result
         if isinstance(item, pytest.Function) and "load_result" in item.funcargs:
             item.funcargs["load_result"] = result
+        try:
+            _warn_of_breached_warnings(item, result)
+        except LoadThresholdWarning as warning:  # a warnings filter made it an error (-W error::...)
+            raised: LoadThresholdWarning | None = warning
+        else:
+            raised = None
         if judgement.message:
             pytest.fail(judgement.message, pytrace=False)
+        if raised is not None:
+            pytest.fail(f"{raised} (a warnings filter makes LoadThresholdWarning an error)", pytrace=False)
         regressed = item.config.stash[reports_key].regression(item.nodeid, result)
         if regressed:
             pytest.fail(regressed, pytrace=False)
@@ -139,9 +153,24 @@ def _ignore_interrupts_while_ending(config: pytest.Config) -> None:
     atexit.register(ignore_to_the_end)
 
 
-def _record(item: pytest.Item, judgement: Judgement) -> None:
+def _warn_of_breached_warnings(item: pytest.Item, result: LoadResult) -> None:
+    """A pytest warning for each warning of the marker that did not hold (a WARN verdict)."""
+    for verdict in result.thresholds:
+        if verdict.status is Status.WARN:
+            item.warn(
+                LoadThresholdWarning(
+                    f"{item.nodeid}: load warning {verdict.threshold.label} {verdict.threshold.condition!r} did "
+                    f"not hold: measured {verdict.describe_measured()}"
+                )
+            )
+
+
+def _record(item: pytest.Item, scenario: Scenario, judgement: Judgement) -> None:
     item.stash[result_key] = judgement.result
-    item.user_properties.extend(load_properties(judgement.result))
+    distribution = scenario.distribution
+    item.user_properties.extend(
+        load_properties(judgement.result, distribution.expected if distribution else 0)
+    )
     item.user_properties.extend(stage_properties(judgement.stages))
 
 

@@ -30,4 +30,4 @@ profile_key = pytest.StashKey[Profile | None]()
 forkserver_key = pytest.StashKey[ForkServer | None]()
 
 
-options_key = pytest.StashKey[dict[str, str | bool]]()
+options_key = pytest.StashKey[dict[str, str | bool | list[str]]]()

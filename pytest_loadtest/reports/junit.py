@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from pytest_loadtest.measure.result import LoadResult
+from pytest_loadtest.measure.result import LoadResult, users_shown
 from pytest_loadtest.reports.table import compact_number
 
 PREFIX = "load."
 
 
-def load_properties(result: LoadResult) -> list[tuple[str, str]]:
-    """The ``load.*`` properties of one result: figures first, then one per threshold with its verdict."""
+def load_properties(result: LoadResult, workers: int = 0) -> list[tuple[str, str]]:
+    """The ``load.*`` properties of one result: figures first, then one per threshold (``load.threshold.*``) and
+    per warning (``load.warning.*``) with its verdict. ``workers``: the Locust workers the scenario was configured
+    with (0: a local run, no ``load.workers``)."""
     total = result.total
     figures = {
-        "users": str(result.users),
+        "users": users_shown(result.users, result.users_reached),
         "duration": compact_number(result.duration),
         "requests": str(total.num_requests),
         "failures": str(total.num_failures),
@@ -25,6 +27,9 @@ def load_properties(result: LoadResult) -> list[tuple[str, str]]:
     if result.iterations is not None:  # the open model (rate=): iterations started and dropped
         figures["iterations"] = str(result.iterations)
         figures["dropped_iterations"] = str(result.dropped_iterations or 0)
+    if workers:  # a distributed run: the workers asked for, and those whose figures reached the master
+        figures["workers"] = str(workers)
+        figures["workers_reported"] = str(sum(share.received > 0 for share in result.workers))
     if result.partial:
         figures["partial"] = _why_partial(result)
     if result.stopped_by_user_code:
@@ -37,7 +42,7 @@ def load_properties(result: LoadResult) -> list[tuple[str, str]]:
     for verdict in result.thresholds:
         properties.append(
             (
-                f"{PREFIX}threshold.{verdict.threshold.label}",
+                f"{PREFIX}{'warning' if verdict.threshold.warning else 'threshold'}.{verdict.threshold.label}",
                 f"{verdict.status.value}: {verdict.describe_measured()} (limit {verdict.threshold.describe_limit()})",
             )
         )

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from pytest_loadtest.reports.files import WriteError, discard_stale, move_file
 from pytest_loadtest.reports.locust_names import CSV_NAMES, HTML_NAME
+from pytest_loadtest.reports.manifest import FOLDER_MARK
 
 DEFAULT_REPORT_DIR = "load_test_reports"
 
@@ -35,6 +36,12 @@ def place_scenario_files(
     name is then removed: it is not this run's)."""
     sub = scenario_dir_name(nodeid)
     placed, errors = {}, []
+    if any((staged / name).is_file() for name in LOCUST_FILES.values()):
+        try:
+            (report_dir / sub).mkdir(parents=True, exist_ok=True)
+            (report_dir / sub / FOLDER_MARK).touch()
+        except OSError as exc:
+            errors.append(WriteError.of(report_dir / sub, exc))
     for label, name in LOCUST_FILES.items():
         if not (staged / name).is_file():
             continue

@@ -10,12 +10,18 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterable
 from pathlib import Path
 
 from pytest_loadtest.errors import LoadTestUsageError
 
 MANIFEST_NAME = ".pytest-loadtest-manifest.json"
+FOLDER_MARK = ".pytest-loadtest-folder"
+"""Written into each test's folder before its files are placed there: that folder is the plugin's even when the
+session that made it never wrote its manifest (killed, or an xdist worker lost)."""
+TEMPORARY = re.compile(r"^\..+\.[0-9a-f]{8}\.tmp$")
+"""A file the plugin was writing when it was stopped (``reports/files.replace_file``): its own, left behind."""
 SHOWN_FOREIGN = 5
 """Foreign files named in the refusal (the search stops there: ``--load-report-dir .`` is refused at once)."""
 
@@ -49,11 +55,13 @@ def foreign_files(directory: Path, also_ours: Iterable[str] = ()) -> list[str]:
         except OSError:  # unreadable: what it holds cannot be known to be ours
             found.append(prefix or ".")
             continue
+        if prefix and (FOLDER_MARK, False) in names:
+            continue  # a test's folder of the plugin's: everything in it is its own
         for name, is_directory in names:
             relative = prefix + name
             if is_directory:
                 pending.append(relative + "/")
-            elif not _is_listed(relative, entries):
+            elif not _is_listed(relative, entries) and not TEMPORARY.match(name):
                 found.append(relative)
     return found[:SHOWN_FOREIGN]
 

@@ -66,6 +66,8 @@ _SECRET_KEY = (
     r"session(?:[_-]?id)?|sessid|auth|sig|signature"
 )
 _PATTERNS = (
+    # Authorization: Digest username="bob", response="..." : the whole value (its parameters are quoted)
+    re.compile(rf"(?i)({_START}(?:proxy-)?authorization{_HEADER_SEP}\s*digest\s+)(?!\[REDACTED\])[^\r\n]+"),
     # Authorization: Bearer abc / "Authorization": "Basic abc" / authorization=abc (keeps the scheme word)
     re.compile(
         rf"(?i)({_START}(?:proxy-)?authorization{_HEADER_SEP}\s*(?:(?:bearer|basic|token|digest)\s+)?){_STOP}"
@@ -87,10 +89,16 @@ _PATTERNS = (
 _BASIC = re.compile(rf"(?i)({_START}basic(?:\s+|%20|\+))([A-Za-z0-9+/]{{4,}}={{0,2}})")
 """A Basic credential outside an Authorization header (in a tuple of headers, say): replaced when it decodes to
 ``user:password``, so the word "basic" in plain text stays."""
-_USERINFO = re.compile(r"(?i)(\b[a-z][a-z0-9+.-]*://)([^\s:/@\"'<>]+)(?::([^\s@/\"'<>]*))?@")
+_USERINFO = re.compile(r"(?i)(\b[a-z][a-z0-9+.-]*://)([^\s:/@\"'<>]+)(?::([^\s/\"'<>]*))?@")
+"""The password runs to the URL's last ``@`` (as ``urlsplit`` and requests split it): ``u:p@ss@host``."""
 _JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
 _learned: dict[str, None] = {}
 """Secret values learned in this process while the session runs (``learn``), in the order learned."""
+
+
+def learned() -> list[str]:
+    """What this process learned is secret so far (``learn``), for another process to learn too."""
+    return list(_learned)
 
 
 def learn(values: Iterable[str]) -> None:

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from pytest_loadtest.measure.result import users_shown
+from pytest_loadtest.measure.verdicts import Status, Verdict
 from pytest_loadtest.reports.table import Column, compact_number, format_table
 
 _COLUMNS = (
@@ -21,9 +23,36 @@ _COLUMNS = (
 )
 
 
+_THRESHOLD_COLUMNS = (
+    Column("test"),
+    Column("threshold"),
+    Column("limit"),
+    Column("measured"),
+    Column("verdict"),
+)
+
+
 def render_summary(records: Sequence[Mapping[str, Any]]) -> str:
-    """A fixed-width table, one row per record: test, users, requests, fail %, rps, p50, p95, p99, verdict."""
-    return format_table(_COLUMNS, [_row(record) for record in records])
+    """A fixed-width table, one row per record: test, users, requests, fail %, rps, p50, p95, p99, verdict; then,
+    for the tests run with ``--load-threshold-cases``, a table of every threshold's outcome, one row each."""
+    summary = format_table(_COLUMNS, [_row(record) for record in records])
+    thresholds = [
+        [
+            str(record["nodeid"]),
+            verdict["label"],
+            verdict["limit"],
+            _measured(verdict),
+            verdict["status"].upper(),
+        ]
+        for record in records
+        if (record.get("parameters") or {}).get("threshold_cases")
+        for verdict in record.get("thresholds") or ()
+    ]
+    return f"{summary}\n\n{format_table(_THRESHOLD_COLUMNS, thresholds)}" if thresholds else summary
+
+
+def _measured(verdict: Mapping[str, Any]) -> str:
+    return Verdict.from_dict(verdict).describe_measured()
 
 
 def _row(record: Mapping[str, Any]) -> list[str]:
@@ -35,7 +64,7 @@ def _row(record: Mapping[str, Any]) -> list[str]:
 def _figures(result: Mapping[str, Any]) -> list[str]:
     total = result["total"]
     return [
-        str(result["users"]),
+        users_shown(result["users"], max((point["users"] for point in result["history"]), default=None)),
         str(total["num_requests"]),
         f"{total['fail_ratio'] * 100:.2f}",
         *(compact_number(total[key]) for key in ("rps", "p50", "p95", "p99")),
@@ -43,9 +72,13 @@ def _figures(result: Mapping[str, Any]) -> list[str]:
 
 
 def _verdict(record: Mapping[str, Any]) -> str:
-    """The outcome, then what qualifies the figures: partial, saturated, iterations the open model dropped."""
+    """The outcome, then what qualifies it: breached warnings, partial, saturated, iterations the open model
+    dropped."""
     result = record.get("result") or {}
     verdict = str(record["outcome"]).upper()
+    warned = sum(verdict["status"] == Status.WARN.value for verdict in record.get("thresholds") or ())
+    if warned:
+        verdict += f" ({warned} warning{'s' if warned > 1 else ''})"
     if record["partial"]:
         verdict += " (partial)"
     if result.get("saturated"):

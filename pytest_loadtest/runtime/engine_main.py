@@ -22,6 +22,7 @@ from typing import Any
 
 from pytest_loadtest.engine import protocol
 from pytest_loadtest.engine.protocol import EngineFailed, RunResult, Spec
+from pytest_loadtest.reports import redaction
 from pytest_loadtest.runtime import preloaded
 
 
@@ -135,7 +136,14 @@ def _run(spec: Spec, emit: protocol.Emit) -> int:
     setup_locust_logging()
     import gevent
 
-    from pytest_loadtest.runtime import client_guard, cpu_monitor, locust_files, locust_run, sharing
+    from pytest_loadtest.runtime import (
+        client_guard,
+        cpu_monitor,
+        locust_files,
+        locust_options,
+        locust_run,
+        sharing,
+    )
     from pytest_loadtest.runtime import cluster as distributed
     from pytest_loadtest.runtime.locust_options import LocustOptionsError
 
@@ -157,6 +165,10 @@ def _run(spec: Spec, emit: protocol.Emit) -> int:
         except LocustOptionsError as exc:
             emit(EngineFailed(f"Locust refused the options: {exc}"))
             return 1
+        options = vars(run.environment.parsed_options)
+        secret = redaction.secret_option_values(options, locust_options.secret)
+        if secret:  # before anything of the users' is written, which may print them
+            emit(protocol.SecretsLearned(list(secret)))
         shared = sharing.share(run.environment, run.runner, spec)  # fixture values, arrival rate
         _watch_commands(0, run)
         gevent.signal_handler(signal.SIGINT, run.request_stop)
@@ -166,7 +178,8 @@ def _run(spec: Spec, emit: protocol.Emit) -> int:
             run.environment, spec["report_dir"], spec["test_id"]
         ):  # also when stopped
             figures = run.run()
-        emit(RunResult({**figures, **shared.figures(), "generator_cpu": monitor.figures()}))
+        figures = {**figures, **shared.figures(), "generator_cpu": monitor.figures()}
+        emit(RunResult(figures, secrets=redaction.learned()))
     return 0
 
 

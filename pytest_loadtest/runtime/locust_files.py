@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import logging
 import os
 import re
 from collections.abc import Iterator
@@ -54,13 +55,27 @@ def recording(environment: Environment, directory: str | None, title: str) -> It
         yield
     finally:
         gevent.killall(greenlets, block=True)
-        writer.close_files()
         options = environment.parsed_options
         learn(secret_option_values(vars(options) if options is not None else {}, locust_options.secret))
-        redactor = Redactor.from_environ(os.environ)
+        _finish(environment, path, writer)
+
+
+def _finish(environment: Environment, path: Path, writer: stats.StatsCSVFileWriter) -> None:
+    """The final files, redacted; a file that cannot be written or redacted (a full or read-only disk) is removed
+    and said once in the log, and the run's figures are reported all the same."""
+    redactor = Redactor.from_environ(os.environ)
+    try:
+        writer.close_files()
         _write_final(environment, path, redactor)
-        for name in CSV_NAMES.values():
+    except Exception as exc:  # the figures matter more than Locust's copies of them
+        logging.getLogger(__name__).error("Locust's report files in %s could not be written: %s", path, exc)
+    for name in CSV_NAMES.values():  # the HTML report is written redacted (_write_final)
+        try:
             redactor.file(path / name)
+        except FileNotFoundError:
+            continue
+        except Exception:  # not redacted: not kept
+            (path / name).unlink(missing_ok=True)
 
 
 def learn_cookies(response: Any = None, **_: Any) -> None:

@@ -13,6 +13,7 @@ import re
 import sys
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any, Protocol
 
 import gevent
@@ -28,7 +29,11 @@ from locust.stats import StatsEntry, calculate_response_time_percentile, diff_re
 
 from pytest_loadtest.engine import protocol
 from pytest_loadtest.engine.protocol import ModuleSpec, Spec, UserClassSpec
-from pytest_loadtest.measure.result import TOTAL_NAME, ProgressPoint
+from pytest_loadtest.measure import names
+from pytest_loadtest.measure.evidence import EvidenceRule, ramp_up_seconds
+from pytest_loadtest.measure.result import TOTAL_NAME, LoadResult, ProgressPoint, Tick, Timeline, merge_ticks
+from pytest_loadtest.measure.thresholds import Threshold, evaluate
+from pytest_loadtest.measure.windows import abort_reason
 from pytest_loadtest.runtime import body_task, listener_errors, locust_options, shapes
 
 UNREACHABLE_AFTER = 1.0
@@ -60,6 +65,32 @@ def three_significant_digits(response_time: float) -> float:
 def install_bucketing() -> None:
     """Replace Locust's ~2-significant-digit bucketing (documented as replaceable) with a finer one."""
     locust.stats.bucket_response_time = three_significant_digits  # type: ignore[assignment]  # floats, not ints
+    install_name_cap()
+
+
+class _CappedEntries(locust.stats.EntriesDict):
+    """Locust's stats entries, folding every name beyond ``STATS_NAME_CAP`` into one overflow entry per method."""
+
+    def __missing__(self, key: tuple[str, str]) -> StatsEntry:
+        if len(self) >= names.STATS_NAME_CAP and key[0] != names.OVERFLOW_NAME:
+            return self[(names.OVERFLOW_NAME, key[1])]  # type: ignore[no-any-return]
+        return super().__missing__(key)  # type: ignore[no-any-return, no-untyped-call]
+
+
+def install_name_cap() -> None:
+    """Bound Locust's stats whatever names user code makes (one entry and error row per distinct name otherwise):
+    entries (also those a master merges from its workers) and errors beyond the cap go under ``OVERFLOW_NAME``."""
+    if locust.stats.EntriesDict is _CappedEntries:
+        return
+    locust.stats.EntriesDict = _CappedEntries  # type: ignore[misc]  # RequestStats makes its entries from it
+    log_error = locust.stats.RequestStats.log_error
+
+    def capped_log_error(self: locust.stats.RequestStats, method: str, name: str, error: Any) -> None:
+        if (name, method) not in self.entries and len(self.entries) >= names.STATS_NAME_CAP:
+            name = names.OVERFLOW_NAME
+        log_error(self, method, name, error)
+
+    locust.stats.RequestStats.log_error = capped_log_error  # type: ignore[method-assign]
 
 
 def import_module(module_name: str, path: str | None) -> Any:
@@ -101,6 +132,52 @@ def _import_from_file(module_name: str, path: str) -> Any:
     sys.modules[module_name] = module
     spec.loader.exec_module(module)
     return module
+
+
+class TimelineRecorder:
+    """The timeline of the measured window (``measure.result.Timeline``): at each tick, what every entry and the
+    total measured since the last tick, from the differences of Locust's cumulative stats."""
+
+    def __init__(self, start: float) -> None:
+        self.start = start
+        self.ends: list[float] = []
+        self.entries: dict[str, dict[int, Tick]] = {}
+        self._last: dict[str, tuple[dict[int, int], int, int, float]] = {}
+
+    def record(self, stats: locust.stats.RequestStats, now: float) -> None:
+        """A tick ending ``now``."""
+        self.ends.append(now - self.start)
+        self._add(stats, len(self.ends) - 1)
+
+    def close(self, stats: locust.stats.RequestStats) -> None:
+        """Count what arrived after the last tick (requests finishing as the users stop, a worker's last report)
+        in the last tick, so that the timeline adds up to the run's figures."""
+        if self.ends:
+            self._add(stats, len(self.ends) - 1)
+
+    def timeline(self) -> Timeline:
+        return Timeline(tuple(self.ends), {name: dict(ticks) for name, ticks in self.entries.items()})
+
+    def _add(self, stats: locust.stats.RequestStats, index: int) -> None:
+        named = [(TOTAL_NAME, stats.total), *((f"{e.method} {e.name}", e) for e in stats.entries.values())]
+        for name, entry in named:
+            times = dict(entry.response_times)
+            last_times, requests, failures, response_time = self._last.get(name, ({}, 0, 0, 0.0))
+            tick = Tick(
+                entry.num_requests - requests,
+                entry.num_failures - failures,
+                float(entry.total_response_time) - response_time,
+                {float(rt): count for rt, count in diff_response_time_dicts(times, last_times).items()},
+            )
+            if tick.requests or tick.failures:
+                ticks = self.entries.setdefault(name, {})
+                ticks[index] = merge_ticks([ticks[index], tick]) if index in ticks else tick
+            self._last[name] = (
+                times,
+                entry.num_requests,
+                entry.num_failures,
+                float(entry.total_response_time),
+            )
 
 
 class RunnerMode(Protocol):
@@ -173,6 +250,16 @@ class LocustRun:
         self._stats_reset = False
         self._history: list[ProgressPoint] = []
         self._last_sample: tuple[dict[int, int], int, float] | None = None  # Locust types buckets as int
+        self._recorder = TimelineRecorder(time.monotonic())
+        self._warming_up = spec["warmup"] > 0
+        abort = spec["abort"]
+        self._abort_on = tuple(Threshold.from_dict(data) for data in abort["thresholds"]) if abort else ()
+        self._abort_evidence = EvidenceRule(
+            abort["min_samples"] if abort else 0.0,
+            ramp_up_seconds(spec["users"], spec["spawn_rate"]),
+            spec["warmup"],
+        )
+        self._aborted: str | None = None
 
     def request_stop(self, interrupted: bool = True) -> None:
         """Stop the run early (Ctrl-C, SIGTERM, the parent asking); the figures so far are kept."""
@@ -186,6 +273,7 @@ class LocustRun:
         gevent.get_hub().loop.update_now()  # the loop's clock is stale after the imports: timers would fire early
         started = time.monotonic()
         self._measure_start = started
+        self._recorder = TimelineRecorder(started)
         self.emit(protocol.UsersStarted())  # the parent's deadline now becomes duration + stop timeout
         # A master's start() blocks while it dispatches users at the spawn rate: start them beside the clock, so a
         # run that ends during the ramp-up ends on time (the starter is killed with the timers).
@@ -207,11 +295,14 @@ class LocustRun:
         if not self._unreachable and stopped - last_at >= FINAL_SAMPLE_AFTER:
             self._sample(started, stopped)  # the run's last part, shorter than a progress interval
         self._stop_runner()
+        self._recorder.close(self.environment.stats)
         events.quitting.fire(environment=self.environment, reverse=True)  # type: ignore[no-untyped-call]  # as locust's shutdown()
         events.quit.fire(exit_code=self._exit_code())  # type: ignore[no-untyped-call]
         return {
             **self._snapshot(stopped - self._measure_start),
             **({"stages": stages.figures()} if stages else {}),
+            "timeline": self._recorder.timeline().to_dict(),
+            "aborted": self._aborted,
             "stopped_by_user_code": self._stopped_by_user_code,
             "process_exit_code": self.environment.process_exit_code,
             "exit_code_on_error": int(getattr(self.environment.parsed_options, "exit_code_on_error", 1)),
@@ -239,6 +330,8 @@ class LocustRun:
         self.environment.stats.reset_all()
         self._stats_reset = True
         self._measure_start = time.monotonic()
+        self._recorder = TimelineRecorder(self._measure_start)
+        self._warming_up = False
 
     def _stop_runner(self) -> None:
         self.mode.stop_runner(self.runner, self.spec["stop_timeout"] + 1.0)
@@ -252,6 +345,23 @@ class LocustRun:
                 self._unreachable = True
                 self._done.set()
                 return
+            self._aborted = self._abort_reason(now)
+            if self._aborted:
+                self._done.set()
+                return
+
+    def _abort_reason(self, now: float) -> str | None:
+        """Why the run stops now: an abort condition failed on the figures so far (judged as the pytest process
+        judges them, measure/windows.py); None while none did, during the warm-up and the grace period."""
+        abort = self.spec["abort"]
+        if abort is None or self._warming_up or now - self._measure_start < abort["after"]:
+            return None
+        longest = max((threshold.window or 0.0 for threshold in self._abort_on), default=0.0)
+        result = replace(
+            LoadResult.from_dict(self._snapshot(now - self._measure_start)),
+            timeline=self._recorder.timeline().tail(round(longest)),
+        )
+        return abort_reason(evaluate(self._abort_on, result, self._abort_evidence))
 
     def _sample(self, started: float, now: float) -> None:
         """One progress point: what the display shows and the charts plot, for the interval since the last."""
@@ -270,6 +380,8 @@ class LocustRun:
         )
         self._history.append(point)
         self.emit(point)
+        if not self._warming_up:
+            self._recorder.record(self.environment.stats, now)
         self._last_sample = (dict(total.response_times), total.num_requests, now)
 
     def _target_unreachable(self) -> bool:

@@ -5,12 +5,14 @@ Each value is parsed where it is given, so that an error names the test, the set
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from pytest_loadtest.errors import LoadTestUsageError, shown
-from pytest_loadtest.measure.evidence import DEFAULT_MIN_SAMPLES
+from pytest_loadtest.measure.evidence import DEFAULT_MIN_SAMPLES, ramp_up_seconds
+from pytest_loadtest.measure.names import DEFAULT_MAX_ENTRIES
 from pytest_loadtest.measure.thresholds import parse_thresholds, with_failure_tolerance
 from pytest_loadtest.scenario import DEFAULT_STOP_TIMEOUT, ModuleRef, Scenario, UserClassRef
 from pytest_loadtest.settings.distribution import resolve_distribution
@@ -243,7 +245,7 @@ def resolve_scenario(
     layers: Sequence[Layer],
     body: UserClassRef | None = None,
     test_module: ModuleRef | None = None,
-    command_line_options: Mapping[str, str | bool] | None = None,
+    command_line_options: Mapping[str, str | bool | list[str]] | None = None,
 ) -> Scenario:
     """Build a validated Scenario; ``layers`` are in precedence order and include the marker's own layer;
     ``body`` is the test function run as the task when the marker names no User class (see plugin/body.py);
@@ -283,11 +285,19 @@ def resolve_scenario(
         duration=duration,
         host=host,
         thresholds=thresholds,
+        warnings=tuple(
+            replace(warning, warning=True) for warning in parse_thresholds(marker_kwargs.get("warn"), test_id)
+        ),
+        strict=_resolved_or(resolve_setting("strict", layers, test_id), False),
+        threshold_cases=_resolved_or(resolve_setting("threshold_cases", layers, test_id), False),
         warmup=warmup,
         stop_timeout=DEFAULT_STOP_TIMEOUT if stop_timeout is None else stop_timeout,
         distribution=resolve_distribution(lambda name: resolve_setting(name, layers, test_id)),
         min_samples=_resolved_or(resolve_setting("min_samples", layers, test_id), DEFAULT_MIN_SAMPLES),
         allow_saturation=_resolved_or(resolve_setting("allow_saturation", layers, test_id), False),
+        abort_on_fail=_resolved_or(resolve_setting("abort_on_fail", layers, test_id), False),
+        abort_after=_resolved_or(resolve_setting("abort_after", layers, test_id), 0.0),
+        max_entries=_resolved_or(resolve_setting("max_entries", layers, test_id), DEFAULT_MAX_ENTRIES),
         rate=rate,
         test_module=test_module,
         tags=resolve_setting("tags", layers, test_id) or (),
@@ -297,6 +307,35 @@ def resolve_scenario(
             **parse_locust_options(test_id, "the load marker", marker_kwargs.get("options") or {}),
             **parse_locust_options(test_id, "--load-option", command_line_options or {}),
         },
+    )
+
+
+def check_ramp_up(scenario: Scenario) -> None:
+    """A flat run whose ramp-up (``users / spawn_rate``, see evidence.py) and warm-up do not both fit in its
+    duration is refused before any request: its figures would be those of fewer users than it names. A shape
+    (``shape=``), a profile's stages and the open model (``rate=``) have no such ramp-up, and ``min_samples=0``
+    judges whatever ran."""
+    if (
+        scenario.shape is not None
+        or scenario.stages
+        or scenario.rate is not None
+        or scenario.min_samples <= 0
+    ):
+        return
+    ramp_up = ramp_up_seconds(scenario.users, scenario.spawn_rate)
+    window = scenario.duration - scenario.warmup
+    if ramp_up <= window:
+        return
+    room = (
+        f"the {window:g}s its {scenario.duration:g}s duration leaves after its {scenario.warmup:g}s warm-up"
+        if scenario.warmup
+        else f"its {scenario.duration:g}s duration"
+    )
+    raise LoadTestUsageError(
+        f"{scenario.test_id}: {scenario.users} users at a spawn rate of {scenario.spawn_rate:g}/s take "
+        f"{ramp_up:g}s to start, longer than {room}: the figures would be those of fewer users. Raise the spawn "
+        f"rate to {math.ceil(round(scenario.users / window, 6))}/s or more (--load-spawn-rate, spawn_rate=), or "
+        f"the duration to {ramp_up + scenario.warmup:g}s or more (--load-duration, duration=), or run fewer users"
     )
 
 

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from pytest_loadtest.measure.names import DEFAULT_MAX_ENTRIES, STATS_NAME_CAP
 from pytest_loadtest.settings.distribution import (
     DEFAULT_WORKER_TIMEOUT,
     LOCUST_MASTER_PORT,
@@ -134,6 +135,36 @@ SETTINGS: tuple[Setting, ...] = (
         flag=True,
     ),
     Setting(
+        "strict",
+        "breached warnings (the marker's warn=) fail the test as thresholds do",
+        _NOT_IN_A_PROFILE - {Where.MARKER},
+        parse_flag,
+        flag=True,
+    ),
+    Setting(
+        "threshold_cases",
+        "report each threshold as an outcome of its own besides the test's: a JUnit <testcase> each, counted on "
+        "pytest's last line",
+        _NOT_IN_A_PROFILE - {Where.MARKER},
+        parse_flag,
+        flag=True,
+    ),
+    Setting(
+        "abort_on_fail",
+        "stop a run as soon as a threshold can no longer pass (a sustained window failed, a requests or failures "
+        "limit crossed); the test fails with the figures so far",
+        _NOT_IN_A_PROFILE,
+        parse_flag,
+        flag=True,
+    ),
+    Setting(
+        "abort_after",
+        "seconds or a time string into the measured window before a failing threshold may stop the run "
+        "(default 0)",
+        _NOT_IN_A_PROFILE,
+        parse_duration,
+    ),
+    Setting(
         "tags",
         "run only the tasks tagged with one of these @tag tags, separated by commas (Locust's --tags)",
         _EVERYWHERE,
@@ -157,6 +188,18 @@ SETTINGS: tuple[Setting, ...] = (
             minimum=0,
             maximum=1,
             percent=True,
+        ),
+    ),
+    Setting(
+        "max_entries",
+        "distinct request names a load test may produce (one Locust stats entry each); more fail the test with "
+        f"the most frequent name shapes and the fix (default {DEFAULT_MAX_ENTRIES}, at most {STATS_NAME_CAP})",
+        _NOT_IN_A_PROFILE,
+        number(
+            int,
+            refusal=f"must be a whole number from 1 to {STATS_NAME_CAP} (distinct request names)",
+            minimum=1,
+            maximum=STATS_NAME_CAP,
         ),
     ),
     Setting(
@@ -195,6 +238,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "thresholds",
         "a dict of conditions that pass or fail the test (measure/thresholds.py)",
+        _MARKER_ONLY,
+        None,
+    ),
+    Setting(
+        "warn",
+        "a dict of conditions, as in thresholds, that warn (LoadThresholdWarning, a WARN row) instead of failing",
         _MARKER_ONLY,
         None,
     ),

@@ -18,6 +18,7 @@ from pytest_loadtest.engine.protocol import (
     ExitCalled,
     ModulesShadowed,
     RunResult,
+    SecretsLearned,
     UsersStarted,
     WorkerConnected,
     WorkerDone,
@@ -33,15 +34,27 @@ MESSAGES = [
     UsersStarted(),
     ProgressPoint(elapsed=1.5, users=10, requests=120, failures=3, rps=80.0, p95=12.5),
     RunResult({"test_id": "t::x", "total": {"num_requests": 120}, "history": [{"elapsed": 1.0}]}),
+    RunResult({"test_id": "t::x"}, secrets=["a-cookie-the-target-set"]),
     EngineFailed("ImportError: no module named 'users'", "Traceback (most recent call last):\n  ..."),
     EngineExited(code=-9),
     ExitCalled(argument="3", where="test_x.py, line 12, in boom (sys.exit(3))"),
     ModulesShadowed({"certifi": ["/site-packages/certifi/__init__.py", "/vendor/certifi/__init__.py"]}),
+    SecretsLearned(["s3cr3t-option-value"]),
     WorkerConnected(client_id="host_0a1b"),
     WorkerDone(client_id="host_0a1b", sent=77),
 ]
-PYTEST_SIDE_FIELDS = {"thresholds", "min_samples", "allow_saturation"}
+PYTEST_SIDE_FIELDS = {
+    "thresholds",
+    "min_samples",
+    "allow_saturation",
+    "warnings",
+    "strict",
+    "threshold_cases",
+    "max_entries",
+}
 """Scenario fields judged in the pytest process: the engine does not get them."""
+ABORT_FIELDS = {"abort_on_fail", "abort_after"}
+"""Scenario fields the spec's ``abort`` carries, with the thresholds that stop the run (``Scenario.abort_spec``)."""
 
 
 @pytest.mark.parametrize("message", MESSAGES, ids=lambda message: type(message).__name__)
@@ -128,8 +141,8 @@ def a_scenario_with_every_field_set() -> Scenario:
 
 
 def test_every_field_of_a_scenario_the_engine_needs_is_in_its_spec() -> None:
-    engine_fields = {field.name for field in dataclasses.fields(Scenario)} - PYTEST_SIDE_FIELDS
-    assert set(protocol.ScenarioSpec.__required_keys__) == engine_fields
+    engine_fields = {field.name for field in dataclasses.fields(Scenario)} - PYTEST_SIDE_FIELDS - ABORT_FIELDS
+    assert set(protocol.ScenarioSpec.__required_keys__) == engine_fields | {"abort"}
 
 
 def test_a_scenarios_spec_round_trips_with_every_field() -> None:

@@ -58,6 +58,8 @@ def tripping(*gates: str) -> LoadResult:
     exception = UserException("ZeroDivisionError: division by zero", "Traceback: ...", 2)
     total = entry({}) if "no request completed" in gates else entry(SLOW if "thresholds" in gates else FAST)
     entries = {"GET /health": total} if total.num_requests else {}
+    if "too many request names" in gates:
+        entries = {f"GET /items/{n}": total for n in range(SCENARIO.max_entries + 1)}
     return LoadResult(
         TEST_ID,
         SCENARIO.host,
@@ -76,6 +78,7 @@ def tripping(*gates: str) -> LoadResult:
         generator_cpu=SATURATED_CPU if "generator saturated" in gates else None,
         process_exit_code=3 if "process exit code" in gates else None,
         listener_errors=("Traceback ...\nValueError: boom",) if "listener errors" in gates else (),
+        aborted="failures '<=0 abort' failed: measured 3" if "aborted" in gates else None,
     )
 
 
@@ -244,11 +247,13 @@ def test_thresholds_are_judged_on_the_scenarios_evidence_rule() -> None:
     )  # 40 samples, p99 needs 100
     assert judge(thin, tripping()).result.thresholds[0].status is Status.INCONCLUSIVE
     assert judge(replace(thin, min_samples=0), tripping()).passed
-    ramping = replace(SCENARIO, users=10, spawn_rate=1, thresholds=parse_thresholds({"rps": ">=1"}, TEST_ID))
+    ramping = replace(
+        SCENARIO, users=10, spawn_rate=1, thresholds=parse_thresholds({"rps": ">=100"}, TEST_ID)
+    )
     assert (
         judge(ramping, tripping()).result.thresholds[0].status is Status.INCONCLUSIVE
-    )  # 2 s of a 10 s ramp-up
-    assert judge(replace(ramping, warmup=8.0), tripping()).passed
+    )  # 2 s of a 10 s ramp-up: more users could still reach 100/s
+    assert judge(replace(ramping, warmup=8.0), tripping()).result.thresholds[0].status is Status.FAIL
 
 
 def test_the_docs_list_every_gate_in_order() -> None:

@@ -97,14 +97,16 @@ def test_enough_samples_or_a_lower_min_samples_judge_the_threshold() -> None:
 
 
 def test_an_rps_over_a_run_shorter_than_its_ramp_up_is_inconclusive() -> None:
-    thresholds = parse_thresholds({"rps": ">=1", "requests": ">=1"}, "t")
+    thresholds = parse_thresholds(
+        {"rps": ">=100", "requests": ">=1"}, "t"
+    )  # 20/s so far: more users may reach it
     run = result({10.0: 40}, elapsed=2.0)
     verdicts = evaluate(thresholds, run, EvidenceRule(min_samples=1, ramp_up=5.0))
     assert [v.status for v in verdicts] == [Status.INCONCLUSIVE, Status.PASS]
     assert verdicts[0].note == "the run (2.0s) ended before its ramp-up (5.0s)"
     warmed_up = EvidenceRule(min_samples=1, ramp_up=5.0, warmup=3.0)
-    assert evaluate(thresholds, run, warmed_up)[0].status is Status.PASS
-    assert evaluate(thresholds, run, EvidenceRule(min_samples=0, ramp_up=5.0))[0].status is Status.PASS
+    assert evaluate(thresholds, run, warmed_up)[0].status is Status.FAIL
+    assert evaluate(thresholds, run, EvidenceRule(min_samples=0, ramp_up=5.0))[0].status is Status.FAIL
 
 
 def test_failed_and_inconclusive_are_both_named() -> None:

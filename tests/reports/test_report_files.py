@@ -161,3 +161,18 @@ def test_a_symlink_in_the_directory_is_foreign_even_to_a_folder(tmp_path: Path) 
     reports.mkdir()
     (reports / "linked").symlink_to(tmp_path / "elsewhere")
     assert foreign_files(reports) == ["linked"]
+
+
+def test_a_tests_folder_and_a_temporary_file_the_plugin_left_are_its_own_without_a_manifest(
+    tmp_path: Path,
+) -> None:
+    """A session killed after its first test placed its files (before the manifest) leaves nothing in the way."""
+    staged, reports = tmp_path / "staged", tmp_path / "reports"
+    staged.mkdir()
+    (staged / "locust.html").write_text("<html>", encoding="utf-8")
+    place_scenario_files(staged, reports, "t.py::test_a")
+    (reports / ".index.html.0123abcd.tmp").write_text("half", encoding="utf-8")  # a write cut short
+    assert foreign_files(reports) == []
+    (reports / scenario_dir_name("t.py::test_b")).mkdir()
+    (reports / scenario_dir_name("t.py::test_b") / "locust.html").write_text("the user's", encoding="utf-8")
+    assert foreign_files(reports) == [f"{scenario_dir_name('t.py::test_b')}/locust.html"]  # no mark: not ours

@@ -319,3 +319,12 @@ def test_a_test_named_like_a_secret_key_keeps_its_message() -> None:
     message = "loadtests/test_auth.py::test_auth: 1 of 3 load thresholds failed"
     assert Redactor(()).text(message) == message
     assert Redactor(()).text("auth: s3cr3t") == "auth: [REDACTED]"
+
+
+def test_a_password_with_an_at_sign_and_a_digest_authorization_are_redacted_whole() -> None:
+    redactor = Redactor(())
+    assert (
+        redactor.text("http://u:p@ss@h/x") == "http://u:[REDACTED]@h/x"
+    )  # split at the last @, as urlsplit does
+    digest = 'Authorization: Digest username="bob", response="6629fae49393a05397450978507c4ef1"'
+    assert redactor.text(digest) == "Authorization: Digest [REDACTED]"

@@ -60,11 +60,6 @@ def test_thin_lowered(load_result):
     assert load_result.thresholds[0].status.value == "pass"
 
 
-@pytest.mark.load(Gentle, users=4, spawn_rate=1, duration=1.5, thresholds={"rps": ">=1"})
-def test_ramp():
-    pass
-
-
 @pytest.mark.load(Hammer, users=50, duration=1.5)
 def test_hammer():
     pass
@@ -84,19 +79,13 @@ def test_thin_figures_are_inconclusive_and_a_cpu_bound_generator_fails(
 ) -> None:
     pytester.makepyfile(test_load=USERS + THIN_AND_SATURATED)
     result = run(pytester, target, "--junitxml=junit.xml")
-    result.assert_outcomes(passed=2, failed=3)
+    result.assert_outcomes(passed=2, failed=2)
     result.stdout.fnmatch_lines(
         [
             "*test_load.py::test_thin: 1 of 3 load thresholds inconclusive (too few samples to judge: run longer or "
             "with more users, or lower min_samples / --load-min-samples)",
             "p99 *< 1000 ms*(* of 100 samples)*INCONCLUSIVE",
             "p50 *< 1000 ms*PASS",
-        ]
-    )
-    result.stdout.fnmatch_lines(
-        [
-            "*test_load.py::test_ramp: 1 of 2 load thresholds inconclusive*",
-            "rps*>= 1.0/s*(the run (1.*s) ended before its ramp-up (4.0s))*INCONCLUSIVE",
         ]
     )
     result.stdout.fnmatch_lines(

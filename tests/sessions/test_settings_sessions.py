@@ -88,3 +88,15 @@ def test_a_bad_ini_value_is_refused_at_start_up(pytester: pytest.Pytester, ini: 
     pytester.makeini(f"[pytest]\n{ini}\n")
     with pytest.raises(pytest.UsageError, match=f"^{message}"):
         pytester.parseconfigure()
+
+
+def test_a_repeated_load_option_gives_locust_every_value_and_a_flag_with_a_value_is_refused(
+    pytester: pytest.Pytester,
+) -> None:
+    from pytest_loadtest.plugin.options import command_line_options
+
+    config = pytester.parseconfig("--load-option", "tag=a", "--load-option", "tag=b", "--load-option", "fast")
+    assert command_line_options(config) == {"tag": ["a", "b"], "fast": True}
+    mixed = pytester.parseconfig("--load-option", "fast", "--load-option", "fast=1")
+    with pytest.raises(pytest.UsageError, match=r"--load-option fast: given both as a flag and with a value"):
+        command_line_options(mixed)

@@ -74,7 +74,7 @@ def test_defaults_start_every_user_within_one_second() -> None:
 
 
 def test_precedence_command_line_then_marker_then_environment_then_ini() -> None:
-    ini = {"users": "2", "duration": "7s", "spawn_rate": "1", "host": "http://127.0.0.1:4"}
+    ini = {"users": "2", "duration": "7s", "spawn_rate": "100", "host": "http://127.0.0.1:4"}
     env = {"LOAD_USERS": "3", "LOAD_DURATION": "8s", "LOAD_HOST": "http://127.0.0.1:3"}
     marker = {"users": 4, "host": "http://127.0.0.1:2"}
     cli = {"users": "500"}
@@ -82,7 +82,7 @@ def test_precedence_command_line_then_marker_then_environment_then_ini() -> None
     assert (scenario.users, scenario.duration, scenario.spawn_rate, scenario.host) == (
         500,
         8.0,
-        1.0,
+        100.0,
         "http://127.0.0.1:2",
     )
     assert resolve({}, ini=ini).users == 2

@@ -2,7 +2,8 @@
 
 Routes: ``/health`` (200), ``/slow?ms=N`` (200 after N ms), ``/status/N`` (that status), ``/hang`` (accepts, never
 answers until the server stops), ``/redirect?to=URL`` (302 to URL), ``/pages/...`` (200: a site under a path),
-``/token/...`` (200: a path that carries a value), anything else 404.
+``/token/...`` (200: a path that carries a value), ``/degrade?after=S`` (200 for S seconds after the server's first
+request to it, then 500), anything else 404.
 """
 
 from __future__ import annotations
@@ -50,6 +51,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.end_headers()
         elif url.path.startswith(("/pages/", "/token/")):
             self._send(200, b"page")
+        elif url.path == "/degrade":
+            after = float(parse_qs(url.query).get("after", ["2"])[0])
+            self._send(500 if self.server.seconds_since_first("/degrade") > after else 200, b"degrade")
         elif url.path == "/hang":
             self.server.stopping.wait()
         else:
@@ -73,6 +77,7 @@ class TargetServer(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), _Handler)
         self.stopping = threading.Event()
         self.hits: dict[str, int] = {}
+        self.first_hit: dict[str, float] = {}
         self._lock = threading.Lock()
 
     @property
@@ -87,6 +92,11 @@ class TargetServer(ThreadingHTTPServer):
     def count(self, path: str) -> None:
         with self._lock:
             self.hits[path] = self.hits.get(path, 0) + 1
+            self.first_hit.setdefault(path, time.monotonic())
+
+    def seconds_since_first(self, path: str) -> float:
+        """Seconds since the first request to ``path`` (counted with ``count``)."""
+        return time.monotonic() - self.first_hit[path]
 
     def __enter__(self) -> TargetServer:
         threading.Thread(target=self.serve_forever, name="target-server", daemon=True).start()
