@@ -15,11 +15,15 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from pytest_loadtest.errors import LoadTestUsageError
+from pytest_loadtest.reports.locust_names import CSV_NAMES, HTML_NAME
 
 MANIFEST_NAME = ".pytest-loadtest-manifest.json"
 FOLDER_MARK = ".pytest-loadtest-folder"
 """Written into each test's folder before its files are placed there: that folder is the plugin's even when the
 session that made it never wrote its manifest (killed, or an xdist worker lost)."""
+EARLIER_SESSION_FILES = {"index.html", "loadtest-report.json"}
+"""The session files of a report directory an earlier version (0.1, without a manifest) wrote."""
+LOCUST_FILE_NAMES = frozenset({HTML_NAME, *CSV_NAMES.values()})
 TEMPORARY = re.compile(r"^\..+\.[0-9a-f]{8}\.tmp$")
 """A file the plugin was writing when it was stopped (``reports/files.replace_file``): its own, left behind."""
 SHOWN_FOREIGN = 5
@@ -35,6 +39,17 @@ def listed(directory: Path) -> set[str]:
         return set()
 
 
+def _written_by_an_earlier_version(directory: Path) -> bool:
+    """Whether the directory's ``loadtest-report.json`` is one pytest-loadtest wrote before it kept a manifest: its
+    files (the session's, and test folders holding Locust's files only) are the plugin's, so an upgrade is not
+    refused."""
+    try:
+        report = json.loads((directory / "loadtest-report.json").read_text(encoding="utf-8"))
+        return "pytest-loadtest" in report["environment"]["packages"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+
+
 def _is_listed(relative: str, entries: set[str]) -> bool:
     return relative in entries or any(entry.endswith("/") and relative.startswith(entry) for entry in entries)
 
@@ -44,7 +59,10 @@ def foreign_files(directory: Path, also_ours: Iterable[str] = ()) -> list[str]:
     lists, relative to it; a symlink counts as a file. None in a directory that does not exist or is no directory."""
     if not directory.is_dir():
         return []
-    entries = listed(directory) | set(also_ours) | {MANIFEST_NAME}
+    earlier = not (directory / MANIFEST_NAME).exists() and _written_by_an_earlier_version(directory)
+    entries = (
+        listed(directory) | set(also_ours) | {MANIFEST_NAME} | (EARLIER_SESSION_FILES if earlier else set())
+    )
     found: list[str] = []
     pending = [""]
     while pending and len(found) < SHOWN_FOREIGN:
@@ -57,6 +75,13 @@ def foreign_files(directory: Path, also_ours: Iterable[str] = ()) -> list[str]:
             continue
         if prefix and (FOLDER_MARK, False) in names:
             continue  # a test's folder of the plugin's: everything in it is its own
+        if (
+            prefix
+            and earlier
+            and names
+            and all(name in LOCUST_FILE_NAMES and not folder for name, folder in names)
+        ):
+            continue  # a test's folder an earlier version wrote: Locust's files only
         for name, is_directory in names:
             relative = prefix + name
             if is_directory:

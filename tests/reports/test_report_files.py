@@ -176,3 +176,20 @@ def test_a_tests_folder_and_a_temporary_file_the_plugin_left_are_its_own_without
     (reports / scenario_dir_name("t.py::test_b")).mkdir()
     (reports / scenario_dir_name("t.py::test_b") / "locust.html").write_text("the user's", encoding="utf-8")
     assert foreign_files(reports) == [f"{scenario_dir_name('t.py::test_b')}/locust.html"]  # no mark: not ours
+
+
+def test_a_directory_an_earlier_version_wrote_without_a_manifest_is_the_plugins(tmp_path: Path) -> None:
+    """An upgrade is not refused: 0.1 wrote no manifest, but its loadtest-report.json says it wrote the folder."""
+    report = {"schema_version": 1, "environment": {"packages": {"pytest-loadtest": "0.1.0"}}, "tests": []}
+    (tmp_path / "loadtest-report.json").write_text(json.dumps(report), encoding="utf-8")
+    (tmp_path / "index.html").write_text("<html>", encoding="utf-8")
+    (tmp_path / "t.py-test_a-0123abcd").mkdir()
+    (tmp_path / "t.py-test_a-0123abcd" / "locust.html").write_text("<html>", encoding="utf-8")
+    assert foreign_files(tmp_path) == []
+    (tmp_path / "notes.txt").write_text("the user's", encoding="utf-8")
+    (tmp_path / "t.py-test_a-0123abcd" / "mine.py").write_text("the user's", encoding="utf-8")
+    assert foreign_files(tmp_path) == [
+        "notes.txt",
+        "t.py-test_a-0123abcd/locust.html",
+        "t.py-test_a-0123abcd/mine.py",
+    ]
