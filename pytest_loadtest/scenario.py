@@ -20,6 +20,7 @@ from pytest_loadtest.engine.protocol import (
 )
 from pytest_loadtest.measure.evidence import DEFAULT_MIN_SAMPLES
 from pytest_loadtest.measure.names import DEFAULT_MAX_ENTRIES
+from pytest_loadtest.measure.result import TOTAL_NAME
 from pytest_loadtest.measure.thresholds import Threshold
 from pytest_loadtest.measure.windows import abortable
 from pytest_loadtest.settings.distribution import Distribution
@@ -154,7 +155,13 @@ class Scenario:
             report_dir=self.report_dir,
             stages=list(self.stages),
             abort=self.abort_spec(),
+            timeline=self.timeline_keys(),
         )
+
+    def timeline_keys(self) -> list[str]:
+        """The total and the entries a sustained threshold or warning judges over windows (none without one)."""
+        sustained = [threshold for threshold in (*self.thresholds, *self.warnings) if threshold.window]
+        return sorted({threshold.scope or TOTAL_NAME for threshold in sustained})
 
 
 def _distribution_spec(distribution: Distribution) -> DistributionSpec:

@@ -119,6 +119,9 @@ class ScenarioSpec(TypedDict):
     stages: list[StageSpec]
     abort: AbortSpec | None
     """None when no threshold stops the run early."""
+    timeline: list[str]
+    """What the sustained thresholds judge second by second: ``TOTAL_NAME`` and the scopes (entry keys or request
+    names) they name; empty when none has a window, so that no timeline is kept."""
 
 
 class Spec(ScenarioSpec):

@@ -217,7 +217,7 @@ class _MessageReader:
     def __init__(self, engine: EngineProcess, output: EngineOutput) -> None:
         self.engine = engine
         self.output = output
-        self.buffer = b""
+        self.buffer = bytearray()
         self.started = False
         """Whether the engine said its users started."""
         self.progress: list[ProgressPoint] = []
@@ -300,7 +300,10 @@ class _MessageReader:
         if not chunk:
             raise self._lost(self.engine.lost(), self.engine.output_tail())
         self.buffer += chunk
-        *lines, self.buffer = self.buffer.split(b"\n")
+        if b"\n" not in chunk:  # a long result arrives in many chunks: split once its line is whole
+            return []
+        *lines, rest = bytes(self.buffer).split(b"\n")
+        self.buffer = bytearray(rest)
         try:
             return [protocol.decode(line) for line in lines if line.strip()]
         except EngineError as exc:

@@ -86,13 +86,27 @@ class ThresholdOutcomes:
 
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
+        self.session: pytest.Session | None = None
+
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        self.session = session
 
     @pytest.hookimpl(trylast=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         record = load_record(report)
-        if record is not None:
-            for threshold in threshold_reports(report, record):
-                self.config.hook.pytest_runtest_logreport(report=threshold)
+        if record is None:
+            return
+        for threshold in threshold_reports(report, record):
+            self._log(threshold)
+
+    def _log(self, threshold: pytest.TestReport) -> None:
+        """Log a threshold's report to every plugin (JUnit, the terminal), but not as a test that failed: pytest's
+        own count (``--maxfail``, ``-x``, the exit status) stays the tests'."""
+        session = self.session
+        counted = (session.testsfailed, session.shouldfail) if session is not None else None
+        self.config.hook.pytest_runtest_logreport(report=threshold)
+        if session is not None and counted is not None:
+            session.testsfailed, session.shouldfail = counted
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_report_teststatus(

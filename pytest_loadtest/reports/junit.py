@@ -57,4 +57,6 @@ def _why_partial(result: LoadResult) -> str:
         return "engine lost"
     if result.unreachable:
         return "target unreachable"
+    if result.aborted is not None:
+        return "aborted"
     return "lost workers"

@@ -138,16 +138,30 @@ class TimelineRecorder:
     """The timeline of the measured window (``measure.result.Timeline``): at each tick, what every entry and the
     total measured since the last tick, from the differences of Locust's cumulative stats."""
 
-    def __init__(self, start: float) -> None:
+    def __init__(self, start: float, keys: Sequence[str] = ()) -> None:
         self.start = start
+        self.keys = frozenset(keys)
+        """What is recorded: ``TOTAL_NAME`` and entry keys or request names (the sustained thresholds' scopes)."""
         self.ends: list[float] = []
         self.entries: dict[str, dict[int, Tick]] = {}
         self._last: dict[str, tuple[dict[int, int], int, int, float]] = {}
 
     def record(self, stats: locust.stats.RequestStats, now: float) -> None:
-        """A tick ending ``now``."""
-        self.ends.append(now - self.start)
-        self._add(stats, len(self.ends) - 1)
+        """A tick ending ``now`` (nothing is kept when no sustained threshold asks for it)."""
+        if self.keys:
+            self.ends.append(now - self.start)
+            self._add(stats, len(self.ends) - 1)
+
+    def tail(self, ticks: int) -> Timeline:
+        """The last ``ticks`` ticks, without copying the rest (the abort check takes them every second)."""
+        first = max(0, len(self.ends) - ticks)
+        entries = {
+            name: {
+                index - first: by_index[index] for index in range(first, len(self.ends)) if index in by_index
+            }
+            for name, by_index in self.entries.items()
+        }
+        return Timeline(tuple(self.ends[first:]), entries, self.ends[first - 1] if first > 0 else 0.0)
 
     def close(self, stats: locust.stats.RequestStats) -> None:
         """Count what arrived after the last tick (requests finishing as the users stop, a worker's last report)
@@ -159,7 +173,12 @@ class TimelineRecorder:
         return Timeline(tuple(self.ends), {name: dict(ticks) for name, ticks in self.entries.items()})
 
     def _add(self, stats: locust.stats.RequestStats, index: int) -> None:
-        named = [(TOTAL_NAME, stats.total), *((f"{e.method} {e.name}", e) for e in stats.entries.values())]
+        named = [(TOTAL_NAME, stats.total)] if TOTAL_NAME in self.keys else []
+        named += [
+            (f"{e.method} {e.name}", e)
+            for e in stats.entries.values()
+            if f"{e.method} {e.name}" in self.keys or e.name in self.keys
+        ]
         for name, entry in named:
             times = dict(entry.response_times)
             last_times, requests, failures, response_time = self._last.get(name, ({}, 0, 0, 0.0))
@@ -250,7 +269,7 @@ class LocustRun:
         self._stats_reset = False
         self._history: list[ProgressPoint] = []
         self._last_sample: tuple[dict[int, int], int, float] | None = None  # Locust types buckets as int
-        self._recorder = TimelineRecorder(time.monotonic())
+        self._recorder = TimelineRecorder(time.monotonic(), spec["timeline"])
         self._warming_up = spec["warmup"] > 0
         abort = spec["abort"]
         self._abort_on = tuple(Threshold.from_dict(data) for data in abort["thresholds"]) if abort else ()
@@ -273,7 +292,7 @@ class LocustRun:
         gevent.get_hub().loop.update_now()  # the loop's clock is stale after the imports: timers would fire early
         started = time.monotonic()
         self._measure_start = started
-        self._recorder = TimelineRecorder(started)
+        self._recorder = TimelineRecorder(started, self.spec["timeline"])
         self.emit(protocol.UsersStarted())  # the parent's deadline now becomes duration + stop timeout
         # A master's start() blocks while it dispatches users at the spawn rate: start them beside the clock, so a
         # run that ends during the ramp-up ends on time (the starter is killed with the timers).
@@ -330,7 +349,7 @@ class LocustRun:
         self.environment.stats.reset_all()
         self._stats_reset = True
         self._measure_start = time.monotonic()
-        self._recorder = TimelineRecorder(self._measure_start)
+        self._recorder = TimelineRecorder(self._measure_start, self.spec["timeline"])
         self._warming_up = False
 
     def _stop_runner(self) -> None:
@@ -357,10 +376,9 @@ class LocustRun:
         if abort is None or self._warming_up or now - self._measure_start < abort["after"]:
             return None
         longest = max((threshold.window or 0.0 for threshold in self._abort_on), default=0.0)
-        result = replace(
-            LoadResult.from_dict(self._snapshot(now - self._measure_start)),
-            timeline=self._recorder.timeline().tail(round(longest)),
-        )
+        result = LoadResult.from_dict(self._snapshot(now - self._measure_start, history=False))
+        if longest:
+            result = replace(result, timeline=self._recorder.tail(round(longest)))
         return abort_reason(evaluate(self._abort_on, result, self._abort_evidence))
 
     def _sample(self, started: float, now: float) -> None:
@@ -390,7 +408,7 @@ class LocustRun:
             return False
         return all(_CONNECTION_ERROR.search(str(error.error)) for error in stats.errors.values())
 
-    def _snapshot(self, window: float) -> dict[str, Any]:
+    def _snapshot(self, window: float, history: bool = True) -> dict[str, Any]:
         stats = self.environment.stats
         entries = {
             f"{entry.method} {entry.name}": _entry_dict(f"{entry.method} {entry.name}", entry, window)
@@ -412,7 +430,7 @@ class LocustRun:
                 {"message": row["msg"], "traceback": row["traceback"], "count": row["count"]}
                 for row in self.runner.exceptions.values()
             ],
-            "history": [point.to_dict() for point in self._history],
+            "history": [point.to_dict() for point in self._history] if history else [],
             "unreachable": self._unreachable,
             "interrupted": self._interrupted,
             **self.mode.figures(),

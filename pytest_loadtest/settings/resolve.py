@@ -14,6 +14,7 @@ from pytest_loadtest.errors import LoadTestUsageError, shown
 from pytest_loadtest.measure.evidence import DEFAULT_MIN_SAMPLES, ramp_up_seconds
 from pytest_loadtest.measure.names import DEFAULT_MAX_ENTRIES
 from pytest_loadtest.measure.thresholds import parse_thresholds, with_failure_tolerance
+from pytest_loadtest.measure.verdicts import Threshold
 from pytest_loadtest.scenario import DEFAULT_STOP_TIMEOUT, ModuleRef, Scenario, UserClassRef
 from pytest_loadtest.settings.distribution import resolve_distribution
 from pytest_loadtest.settings.locust_equivalents import refusal
@@ -286,7 +287,7 @@ def resolve_scenario(
         host=host,
         thresholds=thresholds,
         warnings=tuple(
-            replace(warning, warning=True) for warning in parse_thresholds(marker_kwargs.get("warn"), test_id)
+            replace(warning, warning=True) for warning in _warnings(marker_kwargs.get("warn"), test_id)
         ),
         strict=_resolved_or(resolve_setting("strict", layers, test_id), False),
         threshold_cases=_resolved_or(resolve_setting("threshold_cases", layers, test_id), False),
@@ -310,11 +311,22 @@ def resolve_scenario(
     )
 
 
+def _warnings(given: object, test_id: str) -> tuple[Threshold, ...]:
+    """The marker's ``warn=``: the thresholds grammar, but a warning never stops the run (no ``abort``)."""
+    warnings = parse_thresholds(given, test_id)
+    stopping = [warning.label for warning in warnings if warning.abort]
+    if stopping:
+        raise LoadTestUsageError(
+            f"{test_id}: warn= {', '.join(stopping)}: a warning cannot stop the run ('abort'); make it a threshold"
+        )
+    return warnings
+
+
 def check_ramp_up(scenario: Scenario) -> None:
-    """A flat run whose ramp-up (``users / spawn_rate``, see evidence.py) and warm-up do not both fit in its
-    duration is refused before any request: its figures would be those of fewer users than it names. A shape
-    (``shape=``), a profile's stages and the open model (``rate=``) have no such ramp-up, and ``min_samples=0``
-    judges whatever ran."""
+    """A flat run whose ramp-up (``users / spawn_rate``, see evidence.py) does not fit in its duration is refused
+    before any request: its figures would be those of fewer users than it names (a warm-up may cover the ramp-up:
+    the users start at once, the figures after it). A shape (``shape=``), a profile's stages and the open model
+    (``rate=``) have no such ramp-up, and ``min_samples=0`` judges whatever ran."""
     if (
         scenario.shape is not None
         or scenario.stages
@@ -323,19 +335,14 @@ def check_ramp_up(scenario: Scenario) -> None:
     ):
         return
     ramp_up = ramp_up_seconds(scenario.users, scenario.spawn_rate)
-    window = scenario.duration - scenario.warmup
-    if ramp_up <= window:
+    if ramp_up <= scenario.duration:
         return
-    room = (
-        f"the {window:g}s its {scenario.duration:g}s duration leaves after its {scenario.warmup:g}s warm-up"
-        if scenario.warmup
-        else f"its {scenario.duration:g}s duration"
-    )
     raise LoadTestUsageError(
         f"{scenario.test_id}: {scenario.users} users at a spawn rate of {scenario.spawn_rate:g}/s take "
-        f"{ramp_up:g}s to start, longer than {room}: the figures would be those of fewer users. Raise the spawn "
-        f"rate to {math.ceil(round(scenario.users / window, 6))}/s or more (--load-spawn-rate, spawn_rate=), or "
-        f"the duration to {ramp_up + scenario.warmup:g}s or more (--load-duration, duration=), or run fewer users"
+        f"{ramp_up:g}s to start, longer than its {scenario.duration:g}s duration: the figures would be those of "
+        f"fewer users. Raise the spawn rate to {math.ceil(round(scenario.users / scenario.duration, 6))}/s or more "
+        f"(--load-spawn-rate, spawn_rate=), or the duration to {ramp_up:g}s or more (--load-duration, duration=), "
+        "or run fewer users"
     )
 
 

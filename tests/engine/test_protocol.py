@@ -142,7 +142,7 @@ def a_scenario_with_every_field_set() -> Scenario:
 
 def test_every_field_of_a_scenario_the_engine_needs_is_in_its_spec() -> None:
     engine_fields = {field.name for field in dataclasses.fields(Scenario)} - PYTEST_SIDE_FIELDS - ABORT_FIELDS
-    assert set(protocol.ScenarioSpec.__required_keys__) == engine_fields | {"abort"}
+    assert set(protocol.ScenarioSpec.__required_keys__) == engine_fields | {"abort", "timeline"}
 
 
 def test_a_scenarios_spec_round_trips_with_every_field() -> None:
@@ -209,3 +209,16 @@ def test_the_protocol_imports_neither_gevent_locust_nor_pytest() -> None:
     )
     imported = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert imported.stdout == "[]\n"
+
+
+def test_a_timeline_is_kept_only_for_what_sustained_thresholds_judge() -> None:
+    """A soak without sustained thresholds keeps no per-second timeline (it would grow with the run's length)."""
+    base = Scenario("t::x", (), users=1, spawn_rate=1.0, duration=10.0, host=None)
+    flat = dataclasses.replace(
+        base, thresholds=parse_thresholds({"p95": "<1s", "GET /a": {"p99": "<2s"}}, "t::x")
+    )
+    assert flat.to_spec()["timeline"] == []
+    sustained = dataclasses.replace(
+        base, thresholds=parse_thresholds({"p95": "<1s over 10s", "GET /a": {"rps": ">=5 over 5s"}}, "t::x")
+    )
+    assert sustained.to_spec()["timeline"] == ["Aggregated", "GET /a"]

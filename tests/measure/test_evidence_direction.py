@@ -99,12 +99,11 @@ def test_a_run_too_short_for_its_ramp_up_is_refused_naming_users_spawn_rate_dura
     )
 
 
-def test_the_warm_up_counts_against_the_room_for_the_ramp_up() -> None:
-    check_ramp_up(scenario(users=10, spawn_rate=1.0, duration=15.0, warmup=5.0))  # 10 s ramp-up, 10 s left
-    with pytest.raises(
-        LoadTestUsageError, match=r"longer than the 9s its 15s duration leaves after its 6s warm-up"
-    ):
-        check_ramp_up(scenario(users=10, spawn_rate=1.0, duration=15.0, warmup=6.0))
+def test_a_warm_up_may_cover_the_ramp_up() -> None:
+    """The users start at once and the figures after the warm-up: the recommended way to leave a ramp-up out."""
+    check_ramp_up(scenario(users=100, spawn_rate=10.0, duration=20.0, warmup=15.0))  # all running at 10 s
+    with pytest.raises(LoadTestUsageError, match=r"take 25s to start, longer than its 20s duration"):
+        check_ramp_up(scenario(users=250, spawn_rate=10.0, duration=20.0, warmup=15.0))
 
 
 @pytest.mark.parametrize(

@@ -75,7 +75,9 @@ def test_quickstart_block_runs(number: int, tmp_path: Path) -> None:
         "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
         "VIRTUAL_ENV": str(Path(sys.executable).parent.parent),
         "TMPDIR": str(tmp_path),  # what the block writes with mktemp goes away with the test
-        "LOAD_REPORT_DIR": str(tmp_path / "load_test_reports"),  # each block's reports its own (blocks run at once)
+        "LOAD_REPORT_DIR": str(
+            tmp_path / "load_test_reports"
+        ),  # each block's reports its own (blocks run at once)
     }
     process = subprocess.Popen(
         ["bash", "-e", "-o", "pipefail", "-c", block],

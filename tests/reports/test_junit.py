@@ -34,6 +34,7 @@ def test_a_complete_run_has_its_figures_and_no_partial_property() -> None:
         (replace(RESULT, unreachable=True), "target unreachable"),
         (replace(RESULT, lost_workers=("worker 1 exited with code -9",)), "lost workers"),
         (replace(RESULT, engine_lost="the engine process exited with code 1"), "engine lost"),
+        (replace(RESULT, aborted="fail_ratio failed"), "aborted"),
     ],
 )
 def test_the_partial_property_says_why_the_run_did_not_complete(result: LoadResult, reason: str) -> None:

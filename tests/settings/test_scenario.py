@@ -175,3 +175,10 @@ def test_user_classes_defined_in_a_function_are_refused() -> None:
 
     with pytest.raises(LoadTestUsageError, match="defined inside a function"):
         resolve({}, classes=(Local,))
+
+
+def test_a_warning_cannot_stop_the_run() -> None:
+    with pytest.raises(
+        LoadTestUsageError, match=r"t::x: warn= p99: a warning cannot stop the run \('abort'\)"
+    ):
+        resolve({"warn": {"p99": "<300ms abort"}})
