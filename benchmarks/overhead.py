@@ -272,7 +272,7 @@ def breakdown(on: set[int]) -> dict[str, float]:
     bare = seconds("pass")
     with_locust = seconds("import locust")
     engine = seconds(
-        "import locust; from pytest_loadtest import locust_run, distributed, client_guard, cpu_monitor"
+        "import locust; from pytest_loadtest.runtime import locust_run, cluster, client_guard, cpu_monitor"
     )
     return {
         "interpreter": bare,

@@ -33,3 +33,8 @@ fi
 
 require "chromium chromium-browser google-chrome" chromium \
     "tests/sessions/test_reports_session.py checks the report page index.html in a real headless browser"
+
+if [ "$(id -u)" = 0 ]; then  # only root can make network namespaces; elsewhere those tests skip, saying why
+    require ip iproute2 \
+        "as root, tests/sessions/test_remote_workers.py and test_guard_proxies.py run hosts in network namespaces"
+fi

@@ -275,6 +275,15 @@ def resolve_scenario(
             "second) in the load marker"
         )
     stop_timeout = resolve_setting("stop_timeout", layers, test_id)
+    distribution = resolve_distribution(lambda name: resolve_setting(name, layers, test_id))
+    if body is not None and distribution is not None and distribution.remote_workers:
+        raise LoadTestUsageError(
+            f"{test_id}: the load marker names no User class, so the test body is the task, and workers started "
+            f"by hand (--load-expect-workers {distribution.remote_workers}) cannot run it: such a worker runs the "
+            "User classes it finds in its test file, as locust -f does, and has no test function to call. Name "
+            "User classes in the marker (@pytest.mark.load(MyUser, ...)), or start the workers here with "
+            "--load-workers N"
+        )
     host = resolve_setting("host", layers, test_id)
     if host is None:
         _check_classes_have_host(test_id, user_classes)
@@ -293,7 +302,7 @@ def resolve_scenario(
         threshold_cases=_resolved_or(resolve_setting("threshold_cases", layers, test_id), False),
         warmup=warmup,
         stop_timeout=DEFAULT_STOP_TIMEOUT if stop_timeout is None else stop_timeout,
-        distribution=resolve_distribution(lambda name: resolve_setting(name, layers, test_id)),
+        distribution=distribution,
         min_samples=_resolved_or(resolve_setting("min_samples", layers, test_id), DEFAULT_MIN_SAMPLES),
         allow_saturation=_resolved_or(resolve_setting("allow_saturation", layers, test_id), False),
         abort_on_fail=_resolved_or(resolve_setting("abort_on_fail", layers, test_id), False),

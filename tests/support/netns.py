@@ -2,9 +2,12 @@
 
 ``NamespaceHost`` makes a network namespace joined to this one by a veth pair (addresses in 198.18.0.0/15, the range
 RFC 2544 sets aside for network tests), and runs in it a TCP server on the given ports that counts every connection
-it accepts and answers each with an empty ``200 OK``. The counts are what reached the host; a probe from this side
-when it starts proves that a connection would be counted. Making it needs root and ``ip netns``: otherwise
-``NamespaceHost`` raises ``NamespaceUnavailable`` saying why, for the test to skip with that reason.
+it accepts and answers each (once it read the request) with an empty ``200 OK``. The namespace has two addresses,
+``address`` and ``second_address``, both served by that server: a process started in it with ``command`` is a host of
+its own, this side is ``local_address``, and the second address a third host. The counts are what reached the host;
+a probe from this side when it starts proves that a connection would be counted. Making it needs root and
+``ip netns``: otherwise ``NamespaceHost`` raises ``NamespaceUnavailable`` saying why, for the test to skip with that
+reason.
 """
 
 from __future__ import annotations
@@ -31,6 +34,11 @@ while True:
     for key, _ in selector.select():
         connection, _ = key.fileobj.accept()
         print(key.data, flush=True)
+        connection.settimeout(2)
+        try:
+            connection.recv(65536)  # the request (one small GET), read before answering: closing on it resets
+        except OSError:
+            pass
         connection.sendall(b"HTTP/1.1 200 OK\\r\\nContent-Length: 0\\r\\nConnection: close\\r\\n\\r\\n")
         connection.close()
 """
@@ -50,10 +58,11 @@ class NamespaceHost:
             raise NamespaceUnavailable("needs root to create a network namespace (ip netns add)")
         if shutil.which("ip") is None:
             raise NamespaceUnavailable("needs the ip command (iproute2) to create a network namespace")
-        offset = (os.getpid() % 32768) * 4  # a /30 of 198.18.0.0/15 per process: xdist workers do not collide
+        offset = (os.getpid() % 16384) * 8  # a /29 of 198.18.0.0/15 per process: xdist workers do not collide
         prefix = f"198.{18 + offset // 65536}.{offset // 256 % 256}"
+        self.local_address = f"{prefix}.{offset % 256 + 1}"
         self.address = f"{prefix}.{offset % 256 + 2}"
-        self._local = f"{prefix}.{offset % 256 + 1}"
+        self.second_address = f"{prefix}.{offset % 256 + 3}"
         self._name = f"pytest-loadtest-{os.getpid()}"
         self._veth = f"plt{os.getpid()}"
         self._ports = ports
@@ -61,6 +70,10 @@ class NamespaceHost:
         self._lock = threading.Lock()
         self._server: subprocess.Popen[str] | None = None
         self._reader: threading.Thread | None = None
+
+    def command(self, *args: str) -> list[str]:
+        """``args``, a command line, run inside the namespace."""
+        return ["ip", "netns", "exec", self._name, *args]
 
     def hits(self, port: int) -> int:
         """How many connections to ``port`` reached the host so far."""
@@ -90,14 +103,16 @@ class NamespaceHost:
         inside = ("netns", "exec", self._name, "ip")
         _ip("link", "add", f"{self._veth}a", "type", "veth", "peer", "name", f"{self._veth}b")
         _ip("link", "set", f"{self._veth}b", "netns", self._name)
-        _ip("addr", "add", f"{self._local}/30", "dev", f"{self._veth}a")
+        _ip("addr", "add", f"{self.local_address}/29", "dev", f"{self._veth}a")
         _ip("link", "set", f"{self._veth}a", "up")
-        _ip(*inside, "addr", "add", f"{self.address}/30", "dev", f"{self._veth}b")
+        for address in (self.address, self.second_address):
+            _ip(*inside, "addr", "add", f"{address}/29", "dev", f"{self._veth}b")
         _ip(*inside, "link", "set", f"{self._veth}b", "up")
+        _ip(*inside, "link", "set", "lo", "up")  # for what a process started inside sends to itself
 
     def _start_server(self) -> None:
         ports = [str(port) for port in (*self._ports, self.PROBE_PORT)]
-        command = ["ip", "netns", "exec", self._name, sys.executable, "-I", "-c", _SERVER, *ports]
+        command = self.command(sys.executable, "-I", "-c", _SERVER, *ports)
         self._server = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True)
         assert self._server.stdout is not None
         if self._server.stdout.readline().strip() != "ready":
@@ -113,6 +128,7 @@ class NamespaceHost:
     def _probe(self) -> None:
         """Connect once from this side and wait until the server counted it: the host is reachable and counting."""
         with socket.create_connection((self.address, self.PROBE_PORT), timeout=5) as probe:
+            probe.sendall(b"GET / HTTP/1.0\r\n\r\n")
             probe.recv(100)  # answered once the server printed the count (the reader thread may lag behind)
         for _ in range(100):
             if self.hits(self.PROBE_PORT):
