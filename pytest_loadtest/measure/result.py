@@ -262,7 +262,9 @@ class Timeline:
         """The last ``ticks`` ticks of the timeline, as a timeline of their own."""
         first = max(0, len(self.ends) - ticks)
         entries = {
-            name: {index - first: tick for index, tick in by_index.items() if index >= first}
+            name: {
+                index - first: by_index[index] for index in range(first, len(self.ends)) if index in by_index
+            }
             for name, by_index in self.entries.items()
         }
         return Timeline(self.ends[first:], entries, self.start_of(first) if self.ends else self.begins)
@@ -450,10 +452,7 @@ class LoadResult:
 
     def find_entry(self, key: str) -> EntryStats | None:
         """The entry a key names: "METHOD name" exactly, else every method of that request name, merged."""
-        if key in self.entries:
-            return self.entries[key]
-        same_name = [entry for name, entry in self.entries.items() if name.split(" ", 1)[-1] == key]
-        return merge_entries(key, same_name) if same_name else None
+        return find_entry(self.entries, key)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -524,3 +523,11 @@ class LoadResult:
 def users_shown(target: int, reached: int | None) -> str:
     """The users a report shows: the target, or ``reached/target`` (``170/500``) when the run peaked below it."""
     return f"{reached}/{target}" if reached is not None and reached < target else str(target)
+
+
+def find_entry(entries: Mapping[str, EntryStats], key: str) -> EntryStats | None:
+    """The entry a key names: "METHOD name" exactly, else every method of that request name, merged."""
+    if key in entries:
+        return entries[key]
+    same_name = [entry for name, entry in entries.items() if name.split(" ", 1)[-1] == key]
+    return merge_entries(key, same_name) if same_name else None

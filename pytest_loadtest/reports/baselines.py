@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_loadtest.errors import LoadTestUsageError
-from pytest_loadtest.measure.result import TOTAL_NAME, EntryStats, LoadResult, merge_entries
+from pytest_loadtest.measure.result import TOTAL_NAME, EntryStats, LoadResult, find_entry
 from pytest_loadtest.measure.thresholds import METRICS_HELP, format_value, measure, metric_kind
 from pytest_loadtest.reports.files import replace_file
 from pytest_loadtest.reports.table import Column, format_table
@@ -339,14 +339,6 @@ def compare(baseline: EntryStats, current: EntryStats, limits: Sequence[Regressi
     ]
 
 
-def _entry(entries: Mapping[str, EntryStats], key: str) -> EntryStats | None:
-    """An entry by key, or by name for every method (as ``LoadResult.find_entry`` finds a threshold's entry)."""
-    if key in entries:
-        return entries[key]
-    same_name = [entry for name, entry in entries.items() if name.split(" ", 1)[-1] == key]
-    return merge_entries(key, same_name) if same_name else None
-
-
 def compare_entries(
     baseline: Mapping[str, EntryStats], current: Mapping[str, EntryStats], limits: Sequence[RegressionLimit]
 ) -> list[Comparison]:
@@ -360,7 +352,7 @@ def compare_entries(
     ]
     comparisons: list[Comparison] = []
     for key in dict.fromkeys(keys):
-        before, now = _entry(baseline, key), _entry(current, key)
+        before, now = find_entry(baseline, key), find_entry(current, key)
         if before is None or now is None:
             continue
         by_metric: dict[str, RegressionLimit] = {}

@@ -153,15 +153,8 @@ class TimelineRecorder:
             self._add(stats, len(self.ends) - 1)
 
     def tail(self, ticks: int) -> Timeline:
-        """The last ``ticks`` ticks, without copying the rest (the abort check takes them every second)."""
-        first = max(0, len(self.ends) - ticks)
-        entries = {
-            name: {
-                index - first: by_index[index] for index in range(first, len(self.ends)) if index in by_index
-            }
-            for name, by_index in self.entries.items()
-        }
-        return Timeline(tuple(self.ends[first:]), entries, self.ends[first - 1] if first > 0 else 0.0)
+        """The last ``ticks`` ticks (the abort check takes them every second): the rest is not copied."""
+        return Timeline(tuple(self.ends), self.entries).tail(ticks)
 
     def close(self, stats: locust.stats.RequestStats) -> None:
         """Count what arrived after the last tick (requests finishing as the users stop, a worker's last report)
@@ -269,10 +262,12 @@ class LocustRun:
         self._stats_reset = False
         self._history: list[ProgressPoint] = []
         self._last_sample: tuple[dict[int, int], int, float] | None = None  # Locust types buckets as int
-        self._recorder = TimelineRecorder(time.monotonic(), spec["timeline"])
+        self._recorder: TimelineRecorder  # made when the run starts, again when the warm-up ends
         self._warming_up = spec["warmup"] > 0
         abort = spec["abort"]
         self._abort_on = tuple(Threshold.from_dict(data) for data in abort["thresholds"]) if abort else ()
+        self._abort_longest = max((threshold.window or 0.0 for threshold in self._abort_on), default=0.0)
+        self._abort_scopes = frozenset(threshold.scope for threshold in self._abort_on if threshold.scope)
         self._abort_evidence = EvidenceRule(
             abort["min_samples"] if abort else 0.0,
             ramp_up_seconds(spec["users"], spec["spawn_rate"]),
@@ -375,10 +370,9 @@ class LocustRun:
         abort = self.spec["abort"]
         if abort is None or self._warming_up or now - self._measure_start < abort["after"]:
             return None
-        longest = max((threshold.window or 0.0 for threshold in self._abort_on), default=0.0)
-        result = LoadResult.from_dict(self._snapshot(now - self._measure_start, history=False))
-        if longest:
-            result = replace(result, timeline=self._recorder.tail(round(longest)))
+        result = LoadResult.from_dict(self._snapshot(now - self._measure_start, self._abort_scopes))
+        if self._abort_longest:
+            result = replace(result, timeline=self._recorder.tail(round(self._abort_longest)))
         return abort_reason(evaluate(self._abort_on, result, self._abort_evidence))
 
     def _sample(self, started: float, now: float) -> None:
@@ -408,11 +402,16 @@ class LocustRun:
             return False
         return all(_CONNECTION_ERROR.search(str(error.error)) for error in stats.errors.values())
 
-    def _snapshot(self, window: float, history: bool = True) -> dict[str, Any]:
+    def _snapshot(self, window: float, scopes: frozenset[str] | None = None) -> dict[str, Any]:
+        """The run's figures so far; with ``scopes``, only what the abort conditions judge (the total and the
+        entries those keys or request names give: no history, errors or exceptions), as the engine takes it every
+        second."""
         stats = self.environment.stats
+        whole, wanted = scopes is None, scopes or frozenset()
         entries = {
             f"{entry.method} {entry.name}": _entry_dict(f"{entry.method} {entry.name}", entry, window)
             for entry in stats.entries.values()
+            if whole or f"{entry.method} {entry.name}" in wanted or entry.name in wanted
         }
         return {
             "test_id": self.spec["test_id"],
@@ -424,13 +423,13 @@ class LocustRun:
             "entries": entries,
             "errors": [
                 {"method": e.method, "name": e.name, "error": str(e.error), "occurrences": e.occurrences}
-                for e in stats.errors.values()
+                for e in (stats.errors.values() if whole else ())
             ],
             "exceptions": [
                 {"message": row["msg"], "traceback": row["traceback"], "count": row["count"]}
-                for row in self.runner.exceptions.values()
+                for row in (self.runner.exceptions.values() if whole else ())
             ],
-            "history": [point.to_dict() for point in self._history] if history else [],
+            "history": [point.to_dict() for point in self._history] if whole else [],
             "unreachable": self._unreachable,
             "interrupted": self._interrupted,
             **self.mode.figures(),
