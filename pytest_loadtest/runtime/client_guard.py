@@ -1,10 +1,12 @@
 """The host guard inside the engine process (import it only there: it imports requests after gevent patched): every connection both Locust clients open is checked first.
 
-The check sits where each client sends one request, so it covers the scenario's host, absolute URLs in task code
-and every redirect hop alike: ``requests``' ``HTTPAdapter.send`` (HttpUser and any other use of requests, such as
-``requests.get`` in a task; ``Session.resolve_redirects`` sends each hop through it) and geventhttpclient's
-``HTTPClientPool.get_client`` (FastHttpUser: Locust's user agent asks it for a connection on every hop of its
-redirect loop).
+The checks sit where each client opens a connection to a new host, so they cover the scenario's host, absolute URLs
+in task code and every redirect hop alike: ``requests``' ``HTTPAdapter.send`` (HttpUser and any other use of requests,
+such as ``requests.get`` in a task; ``Session.resolve_redirects`` sends each hop through it; once per request) and
+geventhttpclient's ``HTTPClient.from_url`` (FastHttpUser: Locust's user agent asks its ``HTTPClientPool`` for a
+client on every hop of its redirect loop, and the pool makes one with ``from_url`` for each host and port it has not
+talked to; a refused one is not kept, so each later request to it is refused again). An allowed FastHttpUser request
+costs the guard nothing after a user's first request to its host.
 When a request goes through a proxy, its socket goes to the proxy: the proxy's host and port are judged like the
 target's, as each client finds them (requests: the ``proxies`` the adapter is sent, where the session's, the
 request's and the environment's ``HTTP_PROXY``/``HTTPS_PROXY``/``ALL_PROXY``/``NO_PROXY`` are already merged;
@@ -19,7 +21,7 @@ from typing import Any
 
 import requests.adapters
 import requests.exceptions
-from geventhttpclient.client import HTTPClientPool
+from geventhttpclient.client import HTTPClient
 from geventhttpclient.url import URL
 from requests.utils import prepend_scheme_if_needed, select_proxy
 from urllib3.util import parse_url
@@ -42,7 +44,7 @@ def install(allowed_hosts: Sequence[str]) -> None:
     """Guard both clients of this process with loopback plus ``allowed_hosts`` (once per engine process)."""
     guard = HostGuard.from_entries(allowed_hosts)
     send = requests.adapters.HTTPAdapter.send
-    get_client = HTTPClientPool.get_client
+    from_url: Callable[..., HTTPClient] = HTTPClient.__dict__["from_url"].__func__
 
     def guarded_send(
         self: requests.adapters.HTTPAdapter, request: requests.PreparedRequest, **kwargs: Any
@@ -54,22 +56,22 @@ def install(allowed_hosts: Sequence[str]) -> None:
             _check(lambda: guard.check_address(*proxy), _through(url, *proxy), RequestsHostRefusedError)
         return send(self, request, **kwargs)
 
-    def guarded_get_client(self: HTTPClientPool, url: Any) -> Any:
-        # check the (host, port) that the pool connects to, parsed as the pool parses it
+    def guarded_from_url(cls: type[HTTPClient], /, url: Any, **kwargs: Any) -> HTTPClient:
+        # the (host, port) the client connects to, parsed as the pool parses it, and the proxy the pool gives it
         parsed = url if isinstance(url, URL) else URL(url)
         _check(lambda: guard.check_address(parsed.host, parsed.port), str(parsed), HostRefusedError)
-        proxy_host = self.client_args.get("proxy_host")
+        proxy_host = kwargs.get("proxy_host")
         if proxy_host is not None:  # HTTPClient then connects to the proxy instead
-            proxy_port = self.client_args.get("proxy_port")
+            proxy_port = kwargs.get("proxy_port")
             _check(
                 lambda: guard.check_address(proxy_host, proxy_port),
                 _through(str(parsed), proxy_host, proxy_port),
                 HostRefusedError,
             )
-        return get_client(self, parsed)
+        return from_url(cls, parsed, **kwargs)
 
     requests.adapters.HTTPAdapter.send = guarded_send  # type: ignore[method-assign,assignment]
-    HTTPClientPool.get_client = guarded_get_client  # type: ignore[method-assign]
+    HTTPClient.from_url = classmethod(guarded_from_url)  # type: ignore[method-assign,assignment]
 
 
 def requests_proxy(url: str, proxies: dict[str, str] | None) -> tuple[str, int | None] | None:

@@ -156,6 +156,7 @@ def _run(spec: Spec, emit: protocol.Emit) -> int:
     except Exception as exc:
         emit(_failed(exc))
         return 1
+    locust_run.freeze_heap()
     with distributed.runner_mode(spec) as mode:  # a master with workers, reaped on the way out; or None
         try:
             run = locust_run.LocustRun(spec, user_classes, emit, mode)

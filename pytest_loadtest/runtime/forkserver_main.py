@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import gc
 import os
 import select
 import signal
@@ -59,6 +60,7 @@ def main() -> int:
     control = socket.socket(fileno=int(sys.argv[1]))
     engine_main.preload()
     preloaded.remember()
+    gc.freeze()  # the engines inherit a frozen heap: their collections skip it, and so leave its pages shared
     children: list[_Child] = []
     while True:
         events = _wait(control, children)

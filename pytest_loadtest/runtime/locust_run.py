@@ -6,6 +6,7 @@ at the end, a ``LoadResult.to_dict()``-shaped snapshot.
 
 from __future__ import annotations
 
+import gc
 import importlib
 import importlib.util
 import math
@@ -56,10 +57,31 @@ class UserClassImportError(Exception):
 
 
 def three_significant_digits(response_time: float) -> float:
-    """Locust's response-time bucketing, made finer: 3 significant digits keep percentiles within 0.5%."""
-    if response_time <= 0:
+    """Locust's response-time bucketing, made finer: 3 significant digits keep percentiles within 0.5%.
+
+    Called for every request: the usual decades (1 ms to 1 s) are rounded with integer arithmetic, half the cost of
+    ``round(response_time, digits)``."""
+    if response_time >= 100:
+        if response_time < 1000:
+            return float(int(response_time + 0.5))
+    elif response_time >= 10:
+        return int(response_time * 10 + 0.5) / 10
+    elif response_time >= 1:
+        return int(response_time * 100 + 0.5) / 100
+    elif response_time <= 0:
         return 0
     return round(response_time, 2 - math.floor(math.log10(response_time)))
+
+
+def freeze_heap() -> None:
+    """Move every object alive now (the imports, the test module, its User classes) out of the garbage collector's
+    reach for the rest of the process (``gc.freeze``).
+
+    Under load Locust's users outlive two young collections often enough that CPython runs several full collections a
+    second; each walks every tracked object, and the engine holds some 60,000 from its imports (pytest among them),
+    7 ms a collection on this machine against plain ``locust``'s 50,000 and 5 ms. Frozen, they are skipped. Locust
+    freezes its heap the same way before it forks ``--processes`` workers."""
+    gc.freeze()
 
 
 def install_bucketing() -> None:

@@ -226,6 +226,7 @@ def serve(
     if quit_on_eof:
         _quit_on_eof(environment)
     runner = sharing.create_worker_runner(environment, master_host, master_port)
+    locust_run.freeze_heap()
     # As locust --worker: init fires once the runner exists (listeners register their custom messages there).
     environment.events.init.fire(environment=environment, runner=runner, web_ui=None)  # type: ignore[no-untyped-call]
     report(protocol.WorkerConnected(runner.client_id))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
 from locust import FastHttpUser, task
@@ -212,6 +213,30 @@ def bucketed(times: list[float]) -> dict[float, int]:
         key = three_significant_digits(rt)
         histogram[key] = histogram.get(key, 0) + 1
     return histogram
+
+
+@pytest.mark.parametrize(
+    ("response_time", "bucket"),
+    [
+        (0.0, 0), (0.012345, 0.0123), (0.5, 0.5), (1.0, 1.0), (1.2345, 1.23), (9.996, 10.0), (12.34, 12.3),
+        (99.96, 100.0), (123.4, 123.0), (999.6, 1000.0), (1234.5, 1230.0), (98765.0, 98800.0),
+    ],
+)  # fmt: skip
+def test_response_times_are_bucketed_to_three_significant_digits(response_time: float, bucket: float) -> None:
+    from pytest_loadtest.runtime.locust_run import three_significant_digits
+
+    assert three_significant_digits(response_time) == pytest.approx(bucket, rel=1e-12, abs=0)
+
+
+def test_every_bucket_is_within_half_a_unit_of_the_third_digit() -> None:
+    from pytest_loadtest.runtime.locust_run import three_significant_digits
+
+    for step in range(1, 200_000):
+        response_time = step * 0.00731  # 0.007 ms .. 1.46 s, across five decades
+        unit = 10 ** (math.floor(math.log10(response_time)) - 2)
+        assert abs(three_significant_digits(response_time) - response_time) <= unit / 2 * (1 + 1e-9), (
+            response_time
+        )
 
 
 @pytest.mark.parametrize(

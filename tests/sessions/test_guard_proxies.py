@@ -64,7 +64,7 @@ def guarded(monkeypatch: pytest.MonkeyPatch) -> list[object]:
         return response
 
     monkeypatch.setattr(requests.adapters.HTTPAdapter, "send", record)
-    monkeypatch.setattr(HTTPClientPool, "get_client", HTTPClientPool.get_client)  # undone after the test
+    monkeypatch.setattr(HTTPClient, "from_url", HTTPClient.__dict__["from_url"])  # undone after the test
     without_proxy_variables(monkeypatch)
     client_guard.install([])
     return sent
