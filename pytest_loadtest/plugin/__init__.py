@@ -21,7 +21,7 @@ import pytest
 
 from pytest_loadtest.errors import LoadTestUsageError
 from pytest_loadtest.measure.result import LoadResult
-from pytest_loadtest.plugin.item import LoadShapeWarning, prepare
+from pytest_loadtest.plugin.item import LoadShapeWarning, prepare, start_fork_server
 from pytest_loadtest.plugin.options import (
     MARKER_HELP,
     add_options,
@@ -30,6 +30,7 @@ from pytest_loadtest.plugin.options import (
     env_file,
     fork_server,
     refuse_bad_settings,
+    workers_header,
 )
 from pytest_loadtest.plugin.outcomes import ThresholdOutcomes
 from pytest_loadtest.plugin.reports import register_reports
@@ -67,7 +68,11 @@ def pytest_configure(config: pytest.Config) -> None:
     if not hasattr(config, "workerinput"):
         config.pluginmanager.register(ThresholdOutcomes(config), "loadtest-threshold-outcomes")
     config.stash[reports_key] = register_reports(config, scenario_key, result_key)
-    config.stash[forkserver_key] = fork_server()  # it starts at the first scenario
+    config.stash[forkserver_key] = fork_server()  # started once collection has selected a load test
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    return workers_header(config)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -90,6 +95,17 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
     """A test body that the load scenario ran as its task is not run again as a plain test."""
     scenario = pyfuncitem.stash.get(scenario_key, None)
     return True if scenario is not None and scenario.user_classes[0].body else None
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Load tests selected: the fork server imports Locust in the background while the session sets up (not for
+    ``--collect-only``, nor when collection errors stop the session)."""
+    config = session.config
+    stopping = session.testsfailed and not config.option.continue_on_collection_errors
+    if config.option.collectonly or stopping:
+        return
+    if any(item.get_closest_marker("load") is not None for item in session.items):
+        start_fork_server(config)
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:

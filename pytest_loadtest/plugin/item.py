@@ -96,9 +96,10 @@ def _test_module(item: pytest.Item) -> ModuleRef | None:
 
 
 def start_fork_server(config: pytest.Config) -> None:
-    """The fork server imports Locust while the test's fixtures are set up (a target to start, users to seed). Not
-    in xdist workers: there it starts at the worker's first scenario, in that scenario's turn to run, so that it
-    never takes CPU from another worker's scenario."""
+    """Start the fork server if it is not running: at the end of a collection that selected a load test, so that it
+    imports Locust while the session and the first test's fixtures are set up, and again at each load test's set-up
+    (a no-op unless the server died). Not in xdist workers: there it starts at the worker's first scenario, in that
+    scenario's turn to run, so that it never takes CPU from another worker's scenario."""
     forkserver = config.stash.get(forkserver_key, None)
     if forkserver is not None and not hasattr(config, "workerinput"):
         forkserver.start()

@@ -18,6 +18,7 @@ from pytest_loadtest.plugin.reports import add_report_options
 from pytest_loadtest.plugin.stash import (
     profile_key,
 )
+from pytest_loadtest.settings.distribution import auto_workers_note, available_cores, is_auto
 from pytest_loadtest.settings.envfile import DEFAULT_ENV_FILE
 from pytest_loadtest.settings.parsers import parse_flag
 from pytest_loadtest.settings.profiles import (
@@ -147,18 +148,31 @@ def layers(item: pytest.Item, marker: pytest.Mark) -> list[Layer]:
     ]
 
 
-def refuse_bad_settings(config: pytest.Config) -> None:
-    """A bad value on the command line, in the ini file or in the chosen profile is refused once, at start-up,
-    naming the setting as spelled there and the value (rather than failing every load test). The environment is
-    read when each test starts, as a conftest or fixture may still set it, so its values are checked there."""
+def _session_layers(config: pytest.Config) -> list[Layer]:
+    """The layers that hold for the whole session (no marker, no environment): read at start-up."""
     profile = config.stash[profile_key]
-    session_layers = [
+    return [
         command_line_layer(command_line(config)),
         *([profile.layer()] if profile else []),
         ini_layer(_ini(config)),
     ]
+
+
+def workers_header(config: pytest.Config) -> str | None:
+    """What ``--load-workers auto`` picks here and why, when the session asks for it (command line, profile,
+    environment or ini)."""
+    given = [*_session_layers(config), environment_layer(os.environ)]
+    if any(is_auto(layer.get("workers")) for layer in given):
+        return auto_workers_note(available_cores())
+    return None
+
+
+def refuse_bad_settings(config: pytest.Config) -> None:
+    """A bad value on the command line, in the ini file or in the chosen profile is refused once, at start-up,
+    naming the setting as spelled there and the value (rather than failing every load test). The environment is
+    read when each test starts, as a conftest or fixture may still set it, so its values are checked there."""
     try:
-        for layer in session_layers:
+        for layer in _session_layers(config):
             for name in layer.values:
                 parsed_setting(name, layer)
     except LoadTestUsageError as exc:

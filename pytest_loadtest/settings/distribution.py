@@ -28,18 +28,40 @@ _local_worker_count = number(int, refusal="must be a whole number >= 0 or 'auto'
 
 
 def available_cores() -> int:
-    """Cores this process may run on (its CPU affinity), which ``--load-workers auto`` starts one worker per."""
+    """Cores this process may run on (its CPU affinity), which ``--load-workers auto`` counts."""
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         return os.cpu_count() or 1
 
 
+def auto_workers(cores: int) -> int:
+    """The local workers ``--load-workers auto`` starts on ``cores`` cores: one per core but one, which is left for
+    the master and for a target on this machine (each worker keeps a core busy, and a target starved of CPU reports
+    the generator's contention as its own latency); none, one process, when that leaves fewer than two, since a
+    master with one worker sends no more than one process does."""
+    workers = cores - 1
+    return workers if workers >= 2 else 0
+
+
+def auto_workers_note(cores: int) -> str:
+    """What ``auto`` picks on ``cores`` cores, and why (the session header says it)."""
+    workers = auto_workers(cores)
+    why = "one per available core but one, which is left for the master and a target on this machine"
+    if workers == 0:
+        why = f"{why}; fewer than two workers send no more than one process"
+    return f"--load-workers auto: {workers or 'none, one process'} on {cores} available core{'s' * (cores != 1)} ({why})"
+
+
 def parse_workers(value: object) -> int:
-    """A whole number of local workers >= 0, or ``auto`` for one per available core."""
-    if isinstance(value, str) and value.strip().lower() == "auto":
-        return available_cores()
+    """A whole number of local workers >= 0, or ``auto`` (see ``auto_workers``)."""
+    if is_auto(value):
+        return auto_workers(available_cores())
     return _local_worker_count(value)
+
+
+def is_auto(value: object) -> bool:
+    return isinstance(value, str) and value.strip().lower() == "auto"
 
 
 def parse_bind_host(value: object) -> str:

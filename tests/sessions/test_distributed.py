@@ -409,3 +409,18 @@ def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+@pytest.mark.parametrize(
+    "given", [["--load-workers", "auto"], ["-o", "load_workers=auto"], ["--load-workers", "2"]]
+)
+def test_the_session_header_says_what_auto_picks_here_and_why(
+    pytester: pytest.Pytester, given: list[str]
+) -> None:
+    from pytest_loadtest.settings.distribution import auto_workers_note, available_cores
+
+    pytester.makepyfile(test_plain="def test_plain():\n    pass\n")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", *given)
+    result.assert_outcomes(passed=1)
+    note = auto_workers_note(available_cores())
+    assert (note in result.stdout.lines) is ("auto" in given[1]), result.stdout.str()

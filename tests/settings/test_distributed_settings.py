@@ -10,6 +10,8 @@ from pytest_loadtest.settings.distribution import (
     LOCUST_MASTER_PORT,
     Distribution,
     allowances,
+    auto_workers,
+    auto_workers_note,
     available_cores,
     parse_port,
     parse_workers,
@@ -19,10 +21,34 @@ from tests.settings.test_scenario import resolve
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [("auto", available_cores()), (" AUTO ", available_cores()), ("3", 3), (0, 0), (2.0, 2)],
+    [
+        ("auto", auto_workers(available_cores())),
+        (" AUTO ", auto_workers(available_cores())),
+        ("3", 3),
+        (0, 0),
+        (2.0, 2),
+    ],
 )
 def test_workers_parse_counts_and_auto(value: object, expected: int) -> None:
     assert parse_workers(value) == expected
+
+
+@pytest.mark.parametrize(("cores", "workers"), [(1, 0), (2, 0), (3, 2), (4, 3), (8, 7), (64, 63)])
+def test_auto_leaves_a_core_for_the_master_and_a_local_target_and_never_starts_a_lone_worker(
+    cores: int, workers: int
+) -> None:
+    assert auto_workers(cores) == workers
+
+
+def test_the_auto_note_says_what_auto_picks_and_why() -> None:
+    assert auto_workers_note(2) == (
+        "--load-workers auto: none, one process on 2 available cores (one per available core but one, which is left "
+        "for the master and a target on this machine; fewer than two workers send no more than one process)"
+    )
+    assert auto_workers_note(4) == (
+        "--load-workers auto: 3 on 4 available cores (one per available core but one, which is left for the master "
+        "and a target on this machine)"
+    )
 
 
 @pytest.mark.parametrize("value", ["-1", "many", 1.5, True, None, "2 workers"])
@@ -66,8 +92,8 @@ def test_precedence_command_line_marker_environment_ini() -> None:
     )
     assert resolve({"workers": 1}, env={"LOAD_WORKERS": "4"}).distribution.local_workers == 1
     assert resolve({}, env={"LOAD_WORKERS": "4"}, ini={"workers": "5"}).distribution.local_workers == 4
-    assert resolve({}, ini={"workers": "auto", "worker_timeout": "2m"}).distribution == Distribution(
-        local_workers=available_cores(), timeout=120.0
+    assert resolve({}, ini={"workers": "3", "worker_timeout": "2m"}).distribution == Distribution(
+        local_workers=3, timeout=120.0
     )
 
 
