@@ -132,7 +132,8 @@ def plain_locust(work: Path, host: str, users: int, duration: float, on: set[int
     prefix = work / "plain"
     command = [
         PYTHON, "-m", "locust", "--headless", "-f", str(work / "users.py"), "Fast", "-u", str(users),
-        "-r", str(users), "-t", f"{duration:g}s", "--host", host, "--csv", str(prefix), "--only-summary",
+        "-r", str(users), "-t", f"{duration:g}s", "--host", host, "--csv", str(prefix), "--json-file", str(prefix),
+        "--only-summary",
         "--loglevel", "WARNING",
     ]  # fmt: skip
     started = time.monotonic()
@@ -148,7 +149,8 @@ def plain_locust(work: Path, host: str, users: int, duration: float, on: set[int
     wall = time.monotonic() - started
     with open(f"{prefix}_stats.csv") as source:
         total = next(row for row in csv.DictReader(source) if row["Name"] == "Aggregated")
-    requests = int(total["Request Count"])
+    # the final stats: the CSV stats file is rewritten once a second, not at the end, so it misses up to a second
+    requests = sum(entry["num_requests"] for entry in json.loads(Path(f"{prefix}.json").read_text()))
     return {
         "requests": requests,
         "rps": requests / duration,

@@ -171,6 +171,7 @@ def _run(spec: Spec, emit: protocol.Emit) -> int:
         if secret:  # before anything of the users' is written, which may print them
             emit(protocol.SecretsLearned(list(secret)))
         shared = sharing.share(run.environment, run.runner, spec)  # fixture values, arrival rate
+        run.add_figures(shared.figures)
         _watch_commands(0, run)
         gevent.signal_handler(signal.SIGINT, run.request_stop)
         gevent.signal_handler(signal.SIGTERM, run.request_stop)
@@ -179,7 +180,7 @@ def _run(spec: Spec, emit: protocol.Emit) -> int:
             run.environment, spec["report_dir"], spec["test_id"]
         ):  # also when stopped
             figures = run.run()
-        figures = {**figures, **shared.figures(), "generator_cpu": monitor.figures()}
+        figures = {**figures, "generator_cpu": monitor.figures()}
         emit(RunResult(figures, secrets=redaction.learned()))
     return 0
 

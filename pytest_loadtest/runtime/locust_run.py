@@ -13,7 +13,7 @@ import math
 import re
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any, Protocol
 
@@ -296,6 +296,12 @@ class LocustRun:
             spec["warmup"],
         )
         self._aborted: str | None = None
+        self._figure_sources: list[Callable[[], Mapping[str, Any]]] = []
+
+    def add_figures(self, source: Callable[[], Mapping[str, Any]]) -> None:
+        """Figures kept outside Locust's stats (the open model's iteration counts): in every snapshot of the run, so
+        that the abort conditions judge them each second as the result does at the end."""
+        self._figure_sources.append(source)
 
     def request_stop(self, interrupted: bool = True) -> None:
         """Stop the run early (Ctrl-C, SIGTERM, the parent asking); the figures so far are kept."""
@@ -455,6 +461,7 @@ class LocustRun:
             "unreachable": self._unreachable,
             "interrupted": self._interrupted,
             **self.mode.figures(),
+            **{name: value for source in self._figure_sources for name, value in source().items()},
         }
 
 

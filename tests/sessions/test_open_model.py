@@ -110,3 +110,35 @@ def test_the_schedule_starts_what_the_rate_demands_and_counts_what_it_drops(
     assert properties["load.threshold.dropped_iterations"].startswith(
         f"pass: {slow['dropped_iterations']} (limit >= 20)"
     )
+
+
+ABORTING = """
+import pytest
+from locust import FastHttpUser, task
+
+
+class SlowUser(FastHttpUser):
+    @task
+    def slow(self):
+        self.client.get("/slow?ms=500")
+
+
+@pytest.mark.load(SlowUser, users=2, duration=30, rate=20, thresholds={"dropped_iterations": "<10 abort"})
+def test_drops_too_many():
+    pass
+"""
+
+
+def test_dropped_iterations_abort_the_run_once_they_pass_the_limit(
+    pytester: pytest.Pytester, target: TargetServer
+) -> None:
+    """2 users against a 500 ms target start ~4 of the 20 iterations due each second: 10 are dropped within a second,
+    and the 30 s run stops, judged on the engine's figures each second as at the end."""
+    pytester.makepyfile(test_aborting=ABORTING)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--load-host", target.url)
+    result.assert_outcomes(failed=1)
+    result.stdout.re_match_lines(
+        [
+            r".*test_drops_too_many: stopped early at [0-4]\.\d+s of 30s because dropped_iterations '<10 abort' failed: measured \d+"
+        ]
+    )
