@@ -335,8 +335,9 @@ def main() -> int:
         workdir = Path(tmp)
         (workdir / "bench_users.py").write_text(USERS_MODULE.format(user_class=args.user_class))
         (workdir / "test_bench.py").write_text(TEST_MODULE)
-        for number in range(args.rounds):  # interleaved, so that a burst of other activity hits every kind of run
-            for name, run, workers in RUNS if number % 2 == 0 else RUNS[::-1]:  # and each kind first and last
+        # interleaved, so that a burst of other activity hits every kind of run, and each kind first and last
+        for number in range(args.rounds):
+            for name, run, workers in RUNS if number % 2 == 0 else RUNS[::-1]:
                 results[name].append(run(name, workdir, target, args, workers))
     if args.json:
         print(json.dumps({name: [asdict(run) for run in runs] for name, runs in results.items()}, indent=2))
