@@ -37,6 +37,7 @@ import asyncio
 import json
 import multiprocessing
 import os
+import signal
 import socket
 import statistics
 import subprocess
@@ -146,7 +147,10 @@ class Target:
         """Responses a second, the mean over the seconds of [begin, end] with traffic, less ``settle`` at each end."""
         seconds = range(int(begin - self.start), int(end - self.start) + 1)
         busy = [second for second in seconds if self.counts[second]]
-        steady = busy[settle : len(busy) - settle]
+        traffic = (
+            range(busy[0], busy[-1] + 1) if busy else range(0)
+        )  # a stalled second in between counts, as 0
+        steady = traffic[settle : len(traffic) - settle]
         if not steady:
             raise SystemExit(
                 f"the run had {len(busy)} seconds of traffic: too few to leave out {settle} at each end"
@@ -264,16 +268,23 @@ def final_stats(path: Path) -> tuple[int, int, dict[float, int]]:
 def _run_in_own_session(
     command: list[str], workdir: Path, env: dict[str, str], duration: int
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
+    """Run ``command`` in a session of its own; past its time, kill its whole process group (workers included)."""
+    with subprocess.Popen(
         command,
         cwd=workdir,
         env={**os.environ, **env},
         stdin=subprocess.DEVNULL,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=duration + 90,
         start_new_session=True,
-    )
+    ) as process:
+        try:
+            stdout, stderr = process.communicate(timeout=duration + 90)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            raise SystemExit(f"{command[:3]}... did not finish within {duration + 90} s") from None
+    return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
 
 
 def _free_port() -> int:
@@ -349,17 +360,17 @@ def main() -> int:
         f"average before {load_before:.2f}, after {os.getloadavg()[0]:.2f} (anything else running skews the figures)"
     )
     print(
-        f"{'run (the median round)':<36} {'req/s':>7} {'counted':>9} {'failures':>8} {'p50 ms':>7} {'p95 ms':>7}  "
-        "req/s of every round (at the target, steady seconds)"
+        f"{'run (median req/s; others: nearest round)':<42} {'req/s':>7} {'counted':>9} {'failures':>8} "
+        f"{'p50 ms':>7} {'p95 ms':>7}  req/s of every round (at the target, steady seconds)"
     )
     medians = {}
     for name, runs in results.items():
-        median = sorted(runs, key=lambda figures: figures.rps)[len(runs) // 2]
         medians[name] = statistics.median(figures.rps for figures in runs)
+        nearest = min(runs, key=lambda figures: abs(figures.rps - medians[name]))
         every = ", ".join(f"{figures.rps:.0f}" for figures in runs)
         print(
-            f"{name:<36} {median.rps:>7.0f} {median.requests:>9} {median.failures:>8} {median.p50:>7g} "
-            f"{median.p95:>7g}  {every}"
+            f"{name:<42} {medians[name]:>7.0f} {nearest.requests:>9} {nearest.failures:>8} {nearest.p50:>7g} "
+            f"{nearest.p95:>7g}  {every}"
         )
     one, two, plain_one, plain_two = medians.values()
     print(

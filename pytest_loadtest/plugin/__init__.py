@@ -98,11 +98,13 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
-    """Load tests selected: the fork server imports Locust in the background while the session sets up (not for
-    ``--collect-only``, nor when collection errors stop the session)."""
-    config = session.config
-    stopping = session.testsfailed and not config.option.continue_on_collection_errors
-    if config.option.collectonly or stopping:
+    """Load tests selected and about to run: the fork server imports Locust in the background while the session sets
+    up. Not when no test runs (``--collect-only``, ``--fixtures``, ``--fixtures-per-test``), nor when the session
+    stops after collecting (a collection error without ``--continue-on-collection-errors``, an interruption)."""
+    config, option = session.config, session.config.option
+    if option.collectonly or option.showfixtures or option.show_fixtures_per_test or session.shouldstop:
+        return
+    if session.testsfailed and not option.continue_on_collection_errors:
         return
     if any(item.get_closest_marker("load") is not None for item in session.items):
         start_fork_server(config)

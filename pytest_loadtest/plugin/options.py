@@ -159,11 +159,14 @@ def _session_layers(config: pytest.Config) -> list[Layer]:
 
 
 def workers_header(config: pytest.Config) -> str | None:
-    """What ``--load-workers auto`` picks here and why, when the session asks for it (command line, profile,
-    environment or ini)."""
-    given = [*_session_layers(config), environment_layer(os.environ)]
-    if any(is_auto(layer.get("workers")) for layer in given):
-        return auto_workers_note(available_cores())
+    """What ``--load-workers auto`` picks here and why, when the session's setting is ``auto``: the first of the
+    command line, the profile, the environment (as the session starts) and the ini file that sets it (a marker's
+    ``workers="auto"`` picks the same)."""
+    *command_line_and_profile, ini = _session_layers(config)
+    for layer in [*command_line_and_profile, environment_layer(os.environ), ini]:
+        given = layer.get("workers")
+        if given is not None:
+            return auto_workers_note(available_cores()) if is_auto(given) else None
     return None
 
 

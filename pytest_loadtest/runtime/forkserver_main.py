@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import gc
 import os
 import select
 import signal
@@ -55,12 +54,12 @@ class _Child:
 
 
 def main() -> int:
-    from pytest_loadtest.runtime import engine_main, preloaded
+    from pytest_loadtest.runtime import engine_main, locust_run, preloaded
 
     control = socket.socket(fileno=int(sys.argv[1]))
     engine_main.preload()
     preloaded.remember()
-    gc.freeze()  # the engines inherit a frozen heap: their collections skip it, and so leave its pages shared
+    locust_run.freeze_heap()  # the engines inherit it frozen: their collections skip it, and leave its pages shared
     children: list[_Child] = []
     while True:
         events = _wait(control, children)

@@ -18,9 +18,11 @@ from pathlib import Path
 from typing import Any
 
 import gevent
+from geventhttpclient.header import Headers
 from locust import stats
 from locust.env import Environment
 from locust.html import get_html_report
+from requests.structures import CaseInsensitiveDict
 
 from pytest_loadtest.reports.locust_names import CSV_NAMES, CSV_PREFIX, HTML_NAME
 from pytest_loadtest.reports.redaction import Redactor, learn, secret_option_values
@@ -82,7 +84,7 @@ def learn_cookies(response: Any = None, **_: Any) -> None:
     """A ``request`` listener: the values of the cookies a response set (``Set-Cookie``, or the jar of requests'
     response) and of those its request sent (``Cookie``) are secret from now on.
 
-    It runs for every request: a response without cookies costs two header lookups (about 0.6 µs), nothing more."""
+    It runs for every request: a response without cookies costs two header lookups (1.4 µs here), nothing more."""
     if response is None:
         return
     jar = getattr(response, "cookies", None)
@@ -97,12 +99,13 @@ def learn_cookies(response: Any = None, **_: Any) -> None:
 
 def _header_values(headers: Any, name: str) -> list[str]:
     """A header's values, from requests' headers (one string), geventhttpclient's (a list), both case-insensitive, or
-    a plain dict (a request's, as the user gave it: ``name`` or ``Name``)."""
-    if headers is None:
+    a plain mapping (a request's, as the user gave it: ``name`` or ``Name``); none from anything else."""
+    get = getattr(headers, "get", None)
+    if get is None:
         return []
-    found = headers.get(name)
-    if found is None and type(headers) is dict:
-        found = headers.get(name.title())
+    found = get(name)
+    if found is None and not isinstance(headers, (Headers, CaseInsensitiveDict)):
+        found = get(name.title())
     if not found:
         return []
     return [str(value) for value in found] if isinstance(found, (list, tuple)) else [str(found)]

@@ -205,7 +205,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "workers",
         "run each scenario on a Locust master with N local worker processes ('auto': one per available core but "
-        "one, none below two; 0: no workers, one process)",
+        "one, none if that leaves fewer than two; 0: no workers, one process)",
         _EVERYWHERE,
         parse_workers,
     ),

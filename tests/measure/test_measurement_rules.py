@@ -218,8 +218,9 @@ def bucketed(times: list[float]) -> dict[float, int]:
 @pytest.mark.parametrize(
     ("response_time", "bucket"),
     [
-        (0.0, 0), (0.012345, 0.0123), (0.5, 0.5), (1.0, 1.0), (1.2345, 1.23), (9.996, 10.0), (12.34, 12.3),
-        (99.96, 100.0), (123.4, 123.0), (999.6, 1000.0), (1234.5, 1230.0), (98765.0, 98800.0),
+        (-3.0, 0), (0.0, 0), (0.012345, 0.0123), (0.5, 0.5), (1.0, 1.0), (1.2345, 1.23), (9.996, 10.0),
+        (12.34, 12.3), (12.25, 12.3), (99.96, 100.0), (100.0, 100.0), (100.5, 101.0), (123.4, 123.0),
+        (999.6, 1000.0), (1000.0, 1000.0), (1234.5, 1230.0), (98765.0, 98800.0),
     ],
 )  # fmt: skip
 def test_response_times_are_bucketed_to_three_significant_digits(response_time: float, bucket: float) -> None:
@@ -228,15 +229,20 @@ def test_response_times_are_bucketed_to_three_significant_digits(response_time: 
     assert three_significant_digits(response_time) == pytest.approx(bucket, rel=1e-12, abs=0)
 
 
-def test_every_bucket_is_within_half_a_unit_of_the_third_digit() -> None:
+def test_every_bucket_is_within_half_a_unit_of_the_third_digit_and_each_decade_has_at_most_900() -> None:
     from pytest_loadtest.runtime.locust_run import three_significant_digits
 
+    buckets: dict[int, set[float]] = {}
     for step in range(1, 200_000):
         response_time = step * 0.00731  # 0.007 ms .. 1.46 s, across five decades
-        unit = 10 ** (math.floor(math.log10(response_time)) - 2)
-        assert abs(three_significant_digits(response_time) - response_time) <= unit / 2 * (1 + 1e-9), (
-            response_time
-        )
+        decade = math.floor(math.log10(response_time))
+        bucket = three_significant_digits(response_time)
+        assert abs(bucket - response_time) <= 10 ** (decade - 2) / 2 * (1 + 1e-9), response_time
+        buckets.setdefault(decade, set()).add(bucket)
+    assert all(
+        len(kept) <= 901 for kept in buckets.values()
+    )  # 100..999 units of the third digit, and the next power
+    assert len(buckets[1]) > 800  # 10-100 ms at 0.0073 ms steps: every 0.1 ms bucket is used
 
 
 @pytest.mark.parametrize(

@@ -412,15 +412,32 @@ def _free_port() -> int:
 
 
 @pytest.mark.parametrize(
-    "given", [["--load-workers", "auto"], ["-o", "load_workers=auto"], ["--load-workers", "2"]]
+    ("given", "environment", "noted"),
+    [
+        (["--load-workers", "auto"], {}, True),
+        (["-o", "load_workers=auto"], {}, True),
+        ([], {"LOAD_WORKERS": "auto"}, True),
+        (["--load-workers", "2"], {}, False),
+        (["-o", "load_workers=auto", "--load-workers", "2"], {}, False),  # the command line comes first
+        (
+            ["-o", "load_workers=auto"],
+            {"LOAD_WORKERS": "0"},
+            False,
+        ),  # and the environment before the ini file
+    ],
 )
-def test_the_session_header_says_what_auto_picks_here_and_why(
-    pytester: pytest.Pytester, given: list[str]
+def test_the_session_header_says_what_auto_picks_here_and_why_when_the_session_asks_for_it(
+    pytester: pytest.Pytester,
+    monkeypatch: pytest.MonkeyPatch,
+    given: list[str],
+    environment: dict[str, str],
+    noted: bool,
 ) -> None:
     from pytest_loadtest.settings.distribution import auto_workers_note, available_cores
 
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
     pytester.makepyfile(test_plain="def test_plain():\n    pass\n")
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", *given)
     result.assert_outcomes(passed=1)
-    note = auto_workers_note(available_cores())
-    assert (note in result.stdout.lines) is ("auto" in given[1]), result.stdout.str()
+    assert (auto_workers_note(available_cores()) in result.stdout.lines) is noted, result.stdout.str()

@@ -1,4 +1,5 @@
-"""When the session's fork server starts: at the end of a collection that selected a load test, and not otherwise."""
+"""When the session's fork server starts: at the end of a collection that selected a load test about to run, and
+not otherwise."""
 
 from __future__ import annotations
 
@@ -6,8 +7,21 @@ import pytest
 
 from tests.support.target import TargetServer
 
-TESTS = """
+CONFTEST = """
 import psutil
+import pytest
+
+
+@pytest.hookimpl(trylast=True)  # after the plugin's
+def pytest_collection_finish(session):
+    servers = [
+        child for child in psutil.Process().children()
+        if "pytest_loadtest.runtime.forkserver_main" in " ".join(child.cmdline())
+    ]
+    print(f"fork servers at the end of collection: {len(servers)}")
+"""
+
+TESTS = """
 import pytest
 from locust import FastHttpUser, constant, task
 
@@ -20,15 +34,8 @@ class HealthUser(FastHttpUser):
         self.client.get("/health")
 
 
-def fork_servers():
-    return [
-        child for child in psutil.Process().children()
-        if "pytest_loadtest.runtime.forkserver_main" in " ".join(child.cmdline())
-    ]
-
-
-def test_before_any_load_test():
-    print(f"fork servers before the first load test: {len(fork_servers())}")
+def test_plain():
+    pass
 
 
 @pytest.mark.load(HealthUser, users=1, duration=1)
@@ -38,20 +45,21 @@ def test_load():
 
 
 @pytest.mark.parametrize(
-    ("selection", "outcomes", "servers"),
-    [([], {"passed": 2}, 1), (["-m", "not load"], {"passed": 1, "deselected": 1}, 0)],
+    ("arguments", "servers"),
+    [
+        ([], 1),
+        (["-m", "not load"], 0),  # no load test selected
+        (["--collect-only"], 0),
+        (["--fixtures"], 0),
+        (["test_broken.py", "test_order.py"], 0),  # a collection error stops the session
+        (["--continue-on-collection-errors", "test_broken.py", "test_order.py"], 1),
+    ],
 )
-def test_the_fork_server_starts_once_collection_has_selected_a_load_test(
-    pytester: pytest.Pytester,
-    target: TargetServer,
-    selection: list[str],
-    outcomes: dict[str, int],
-    servers: int,
+def test_the_fork_server_starts_once_collection_has_selected_a_load_test_that_will_run(
+    pytester: pytest.Pytester, target: TargetServer, arguments: list[str], servers: int
 ) -> None:
-    """The plain test runs first, before any load test's set-up: a server running then was started at collection."""
-    pytester.makepyfile(test_order=TESTS)
-    result = pytester.runpytest_subprocess(
-        "-p", "no:cacheprovider", "-s", "--load-host", target.url, *selection
-    )
-    result.assert_outcomes(**outcomes)
-    result.stdout.fnmatch_lines([f"*fork servers before the first load test: {servers}*"])
+    pytester.makeconftest(CONFTEST)
+    pytester.makepyfile(test_order=TESTS, test_broken="import no_such_module\n")
+    given = arguments if "test_order.py" in arguments else [*arguments, "test_order.py"]
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-s", "--load-host", target.url, *given)
+    result.stdout.fnmatch_lines([f"fork servers at the end of collection: {servers}"])

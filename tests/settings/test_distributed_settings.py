@@ -95,6 +95,8 @@ def test_precedence_command_line_marker_environment_ini() -> None:
     assert resolve({}, ini={"workers": "3", "worker_timeout": "2m"}).distribution == Distribution(
         local_workers=3, timeout=120.0
     )
+    auto = resolve({}, ini={"workers": "auto"}).distribution
+    assert (auto.local_workers if auto else 0) == auto_workers(available_cores())
 
 
 @pytest.mark.parametrize(
