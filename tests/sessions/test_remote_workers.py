@@ -151,10 +151,11 @@ def test_a_worker_on_another_host_runs_the_scenario_with_its_values_rate_and_hos
         time.sleep(0.05)
     assert total <= host.hits(TARGET_PORT) <= total + 4
 
-    # rate=: the one worker paced the whole rate (iterations started per second), each iteration one request.
+    # rate=: the one worker paced the whole rate (iterations started per second), each iteration one request, but
+    # for the one an iteration the users' stop may have cut off (at most one per user: 4)
     assert figures["dropped_iterations"] == 0
     assert RATE * DURATION * 0.7 <= figures["iterations"] <= RATE * DURATION * 1.1, figures["iterations"]
-    assert total == figures["iterations"]
+    assert figures["iterations"] - 4 <= total <= figures["iterations"]
 
     # values=: every user that started got the fixture's value, in the worker's network namespace, not this one.
     seen = [
