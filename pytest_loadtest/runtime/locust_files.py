@@ -84,7 +84,7 @@ def learn_cookies(response: Any = None, **_: Any) -> None:
     """A ``request`` listener: the values of the cookies a response set (``Set-Cookie``, or the jar of requests'
     response) and of those its request sent (``Cookie``) are secret from now on.
 
-    It runs for every request: a response without cookies costs two membership tests (0.7 µs here), nothing more."""
+    It runs for every request: for a response without cookies, two membership tests (about 1 µs here, all told)."""
     if response is None:
         return
     jar = getattr(response, "cookies", None)
