@@ -66,14 +66,13 @@ class PytestProcess:
 
 
 def is_engine(process: psutil.Process, session_pid: int) -> bool:
-    """An engine of the session: spawned by it, or forked by its fork server (not the session, not the server)."""
+    """An engine of the session: spawned by it, or forked by its fork server (not the session, not the server, nor
+    another child such as the ``uname -p`` that pytest-metadata runs at start-up)."""
     try:
-        if process.pid == session_pid:
-            return False
-        return (
-            process.ppid() != session_pid
-            or "pytest_loadtest.runtime.forkserver_main" not in process.cmdline()
-        )
+        command = process.cmdline()
+        if "pytest_loadtest.runtime.engine_main" in command:
+            return True
+        return "pytest_loadtest.runtime.forkserver_main" in command and process.ppid() != session_pid
     except psutil.Error:
         return False
 
